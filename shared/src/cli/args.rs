@@ -1,0 +1,100 @@
+//! Flag groups shared by every plugin, flattened into each plugin's clap parser.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+
+use crate::cli::output::OutputFormat;
+
+/// kubectl's connection flags, spelled as kubectl spells them.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Kubernetes options")]
+pub struct KubeArgs {
+    /// Path to the kubeconfig file [default: $KUBECONFIG, then ~/.kube/config]
+    #[arg(long, value_name = "PATH", global = true)]
+    pub kubeconfig: Option<PathBuf>,
+
+    /// The kubeconfig context to use [default: the current context]
+    #[arg(long, value_name = "NAME", global = true)]
+    pub context: Option<String>,
+
+    /// Namespace of the azureml-fe objects [default: the context's namespace]
+    #[arg(short = 'n', long, value_name = "NAMESPACE", global = true)]
+    pub namespace: Option<String>,
+
+    /// Time limit for each request to the API server (e.g. 5s, 1m); 0 means none
+    #[arg(long, value_name = "DURATION", default_value = "0", value_parser = parse_duration, global = true)]
+    pub request_timeout: Duration,
+}
+
+/// Output flags: format, colour and verbosity.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Output options")]
+pub struct OutputArgs {
+    /// Output format: data goes to stdout, messages to stderr
+    #[arg(short = 'o', long, value_enum, value_name = "FORMAT", default_value_t, global = true)]
+    pub output: OutputFormat,
+
+    /// Never colour messages (also: NO_COLOR=1)
+    #[arg(long, global = true)]
+    pub no_color: bool,
+
+    /// Log requests and decisions to stderr (never secret values); -vv for more
+    #[arg(short = 'v', long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+}
+
+/// kubectl's `--dry-run[=none|client|server]`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum DryRun {
+    /// Act for real.
+    #[default]
+    None,
+    /// Print what would be done and send nothing that changes state.
+    Client,
+    /// Send the changes with `dryRun=All`: the server checks them and persists nothing.
+    Server,
+}
+
+impl DryRun {
+    /// True for `client` and `server`.
+    pub fn is_dry(self) -> bool {
+        self != Self::None
+    }
+}
+
+/// Parses a Go-style duration as kubectl does: `30s`, `2m`, `1m30s`, `500ms`; a bare number is seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let error = || format!("invalid duration `{text}`: use a number with a unit, like 30s, 2m or 1m30s");
+    if let Ok(seconds) = text.parse::<u64>() {
+        return Ok(Duration::from_secs(seconds));
+    }
+    let parsed: jiff::SignedDuration = text.parse().map_err(|_| error())?;
+    Duration::try_from(parsed).map_err(|_| error())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_like_kubectl() {
+        let ok = [
+            ("0", 0),
+            ("10", 10_000),
+            ("30s", 30_000),
+            ("2m", 120_000),
+            ("1m30s", 90_000),
+            ("500ms", 500),
+            ("1h", 3_600_000),
+        ];
+        for (text, millis) in ok {
+            assert_eq!(parse_duration(text), Ok(Duration::from_millis(millis)), "{text}");
+        }
+        for bad in ["", "soon", "-5s", "5 parsecs"] {
+            assert!(parse_duration(bad).is_err(), "{bad} should be rejected");
+        }
+    }
+}

@@ -1,0 +1,153 @@
+//! The boundary every plugin goes through: parse, run, print errors once, exit with a documented code.
+//!
+//! A plugin implements [`Command`] and its `main` is `aml_core::cli::main::<Cli>()`. Tests drive the
+//! same path in-process with [`run_with`].
+#![allow(clippy::print_stderr)]
+
+pub mod args;
+mod exit;
+pub mod output;
+
+use std::ffi::OsString;
+use std::future::Future;
+
+pub use args::{DryRun, KubeArgs, OutputArgs, parse_duration};
+pub use exit::{EXIT_CODES_HELP, ExitCode};
+pub use output::{OutputFormat, Printer, Report, Table, human_age};
+
+use crate::{Context, Env, k8s};
+
+/// The flag groups a command shares with the others; `kube` is `None` for commands that never
+/// touch a cluster (their help then leaves the Kubernetes flags out).
+#[derive(Debug, Clone, Copy)]
+pub struct SharedArgs<'a> {
+    /// kubectl connection flags.
+    pub kube: Option<&'a KubeArgs>,
+    /// Output flags.
+    pub output: &'a OutputArgs,
+}
+
+/// A plugin's command line: clap parser plus the async work.
+pub trait Command: clap::Parser {
+    /// The shared flag groups this command carries.
+    fn shared(&self) -> SharedArgs<'_>;
+
+    /// Does the work; errors are reported by the caller, never printed here.
+    fn run(self, ctx: &Context, out: &mut Printer) -> impl Future<Output = anyhow::Result<()>>;
+}
+
+/// The whole life of a plugin process: returns the exit code for `main` to return.
+pub fn main<C: Command>() -> std::process::ExitCode {
+    crate::init_crypto();
+    let env = Env::from_process();
+    let cli = match C::try_parse_from(std::env::args_os()) {
+        Ok(cli) => cli,
+        Err(e) => {
+            // clap prints help/version to stdout (exit 0) and usage errors to stderr (exit 2).
+            let _ = e.print();
+            return std::process::ExitCode::from(e.exit_code().clamp(0, 255) as u8);
+        }
+    };
+    let output = cli.shared().output.clone();
+    init_tracing(output.verbose, env.rust_log.as_deref());
+    let mut printer = Printer::stdio(output.output, output.no_color || env.no_color);
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: failed to start the async runtime: {e}");
+            return ExitCode::FAILURE.into();
+        }
+    };
+    runtime.block_on(execute(cli, &env, &mut printer)).into()
+}
+
+/// Parses `argv` (including argv[0]) and runs the command with this environment and printer.
+///
+/// This is `main` without the process: tests use it to run plugins in-process.
+pub async fn run_with<C: Command, I, T>(argv: I, env: &Env, printer: &mut Printer) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    match C::try_parse_from(argv) {
+        Ok(cli) => execute(cli, env, printer).await,
+        Err(e) => {
+            let text = e.render().to_string();
+            if e.exit_code() == 0 {
+                let _ = printer.line(text.trim_end());
+                ExitCode::OK
+            } else {
+                printer.info(text.trim_end());
+                ExitCode::USAGE
+            }
+        }
+    }
+}
+
+/// Runs a parsed command and reports its error, if any.
+pub async fn execute<C: Command>(cli: C, env: &Env, printer: &mut Printer) -> ExitCode {
+    let ctx = Context::new(cli.shared().kube, env);
+    let code = match cli.run(&ctx, printer).await {
+        Ok(()) => ExitCode::OK,
+        Err(e) => report(&e, printer),
+    };
+    let _ = printer.flush();
+    code
+}
+
+/// Prints an error chain as `error:` / `caused by:` / `hint:` and chooses the exit code.
+///
+/// The first typed cause in the chain decides the code and the hint; a broken pipe (stdout closed
+/// by `head`) is not an error.
+pub fn report(err: &anyhow::Error, printer: &mut Printer) -> ExitCode {
+    let chain: Vec<&(dyn std::error::Error + 'static)> = err.chain().collect();
+    if chain.iter().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)) {
+        return ExitCode::OK;
+    }
+    let (mut code, mut hint) = (None, None);
+    for cause in &chain {
+        let (c, h) = classify(*cause);
+        code = code.or(c);
+        hint = hint.or(h);
+    }
+    let mut lines: Vec<String> = Vec::new();
+    for cause in &chain {
+        // kube's own errors repeat their source in their text ("HyperError: <source>"): show the source.
+        if cause.downcast_ref::<kube::Error>().is_some() && cause.source().is_some() {
+            continue;
+        }
+        let text = cause.to_string();
+        if text.is_empty() || lines.last().is_some_and(|prev| prev.contains(&text)) {
+            continue;
+        }
+        lines.push(text);
+    }
+    let (first, causes) = lines.split_first().map(|(f, c)| (f.clone(), c.to_vec())).unwrap_or_default();
+    printer.error_report(&first, &causes, hint.as_deref());
+    code.unwrap_or(ExitCode::FAILURE)
+}
+
+fn classify(cause: &(dyn std::error::Error + 'static)) -> (Option<ExitCode>, Option<String>) {
+    if let Some(e) = cause.downcast_ref::<crate::Error>() {
+        (Some(e.exit_code()), e.hint())
+    } else if let Some(e) = cause.downcast_ref::<k8s::Error>() {
+        (Some(e.exit_code()), e.hint())
+    } else {
+        (None, None)
+    }
+}
+
+/// Logs go to stderr: `warn` by default, `-v` debug for our crates and kube, `-vv` trace; `RUST_LOG` wins.
+fn init_tracing(verbose: u8, rust_log: Option<&str>) {
+    let filter = match (rust_log, verbose) {
+        (Some(filter), _) => filter.to_string(),
+        (None, 0) => "warn".into(),
+        (None, 1) => "warn,aml_core=debug,kubectl_aml_fe=debug,kube_client=debug".into(),
+        (None, _) => "debug,aml_core=trace,kubectl_aml_fe=trace,kube_client=trace".into(),
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+}

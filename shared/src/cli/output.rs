@@ -1,0 +1,369 @@
+//! The printer: stdout carries data only (table, wide, json, yaml, name); stderr carries messages.
+//!
+//! `Printer` owns both writers and the input used for confirmations, so in-process tests capture
+//! everything a plugin says and answer its questions.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::fmt;
+use std::io::{self, BufRead, IsTerminal, Write};
+use std::sync::{Arc, Mutex};
+
+use clap::ValueEnum;
+use serde::Serialize;
+
+use crate::Error;
+
+/// `-o/--output` values.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+#[value(rename_all = "snake_case")]
+pub enum OutputFormat {
+    /// Columns for people.
+    #[default]
+    Table,
+    /// Columns with more detail.
+    Wide,
+    /// JSON for scripts.
+    Json,
+    /// YAML for scripts.
+    Yaml,
+    /// `kind/name` lines, like kubectl.
+    Name,
+}
+
+impl OutputFormat {
+    /// The flag value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Table => "table",
+            Self::Wide => "wide",
+            Self::Json => "json",
+            Self::Yaml => "yaml",
+            Self::Name => "name",
+        }
+    }
+}
+
+impl fmt::Display for OutputFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Something a command prints in every output format.
+pub trait Report: Serialize {
+    /// The tables for `-o table` (`wide` for `-o wide`), printed one after the other.
+    fn tables(&self, wide: bool) -> Vec<Table>;
+    /// The `kind/name` lines for `-o name`.
+    fn names(&self) -> Vec<String>;
+}
+
+/// A kubectl-style table: upper-case headers, columns sized to content, three spaces apart.
+///
+/// ```
+/// use aml_core::cli::Table;
+/// let mut t = Table::new(["NAME", "AGE"]);
+/// t.row(["azureml-fe", "5d"]);
+/// assert_eq!(t.to_string(), "NAME         AGE\nazureml-fe   5d\n");
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Table {
+    /// Optional line printed above the headers.
+    pub title: Option<String>,
+    headers: Vec<String>,
+    rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    /// A table with these headers.
+    pub fn new<I: IntoIterator<Item = S>, S: Into<String>>(headers: I) -> Self {
+        Self { title: None, headers: headers.into_iter().map(Into::into).collect(), rows: vec![] }
+    }
+
+    /// Adds a row; missing cells print empty.
+    pub fn row<I: IntoIterator<Item = S>, S: Into<String>>(&mut self, cells: I) {
+        self.rows.push(cells.into_iter().map(Into::into).collect());
+    }
+
+    /// True when the table has no rows.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+}
+
+impl fmt::Display for Table {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(title) = &self.title {
+            writeln!(f, "{title}")?;
+        }
+        let columns = self.headers.len();
+        let mut widths: Vec<usize> = self.headers.iter().map(|h| h.chars().count()).collect();
+        for row in &self.rows {
+            for (i, cell) in row.iter().enumerate().take(columns) {
+                widths[i] = widths[i].max(cell.chars().count());
+            }
+        }
+        for line in std::iter::once(&self.headers).chain(&self.rows) {
+            let mut text = String::new();
+            for (i, width) in widths.iter().enumerate() {
+                let cell = line.get(i).map(String::as_str).unwrap_or("");
+                if i + 1 == columns {
+                    text.push_str(cell);
+                } else {
+                    text.push_str(&format!("{cell:<width$}   "));
+                }
+            }
+            writeln!(f, "{}", text.trim_end())?;
+        }
+        Ok(())
+    }
+}
+
+/// kubectl's age format (`HumanDuration`): `45s`, `3m20s`, `5h`, `3d4h`, `2y`.
+pub fn human_age(seconds: i64) -> String {
+    if seconds < -1 {
+        return "<invalid>".into();
+    }
+    let s = seconds.max(0);
+    let (m, h) = (s / 60, s / 3600);
+    let (d, y) = (h / 24, h / (24 * 365));
+    match () {
+        _ if s < 120 => format!("{s}s"),
+        _ if m < 10 && s % 60 != 0 => format!("{m}m{}s", s % 60),
+        _ if m < 180 => format!("{m}m"),
+        _ if h < 8 && m % 60 != 0 => format!("{h}h{}m", m % 60),
+        _ if h < 48 => format!("{h}h"),
+        _ if h < 24 * 8 && h % 24 != 0 => format!("{d}d{}h", h % 24),
+        _ if h < 24 * 365 * 2 => format!("{d}d"),
+        _ if h < 24 * 365 * 8 && d % 365 != 0 => format!("{y}y{}d", d % 365),
+        _ => format!("{y}y"),
+    }
+}
+
+/// A writer shared with a test that reads what was written.
+#[derive(Debug, Clone, Default)]
+pub struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Captured {
+    /// Everything written so far, as text.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().expect("captured buffer")).into_owned()
+    }
+}
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.lock().expect("captured buffer").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Where a plugin's output goes and where its confirmations come from.
+pub struct Printer {
+    out: Box<dyn Write + Send>,
+    err: Box<dyn Write + Send>,
+    input: Box<dyn BufRead + Send>,
+    interactive: bool,
+    color: bool,
+    /// The `-o` format the user chose.
+    pub format: OutputFormat,
+}
+
+impl Printer {
+    /// The process's stdout, stderr and stdin; colour only when stderr is a terminal.
+    pub fn stdio(format: OutputFormat, no_color: bool) -> Self {
+        Self {
+            out: Box::new(io::stdout()),
+            err: Box::new(io::stderr()),
+            input: Box::new(io::BufReader::new(io::stdin())),
+            interactive: io::stdin().is_terminal(),
+            color: !no_color && io::stderr().is_terminal(),
+            format,
+        }
+    }
+
+    /// A printer writing into buffers, answering confirmations from `answers`; for tests.
+    ///
+    /// `interactive` says whether to behave as if stdin were a terminal.
+    pub fn captured(format: OutputFormat, answers: &str, interactive: bool) -> (Self, Captured, Captured) {
+        let (out, err) = (Captured::default(), Captured::default());
+        let printer = Self {
+            out: Box::new(out.clone()),
+            err: Box::new(err.clone()),
+            input: Box::new(io::Cursor::new(answers.as_bytes().to_vec())),
+            interactive,
+            color: false,
+            format,
+        };
+        (printer, out, err)
+    }
+
+    /// Prints a report in the chosen format.
+    pub fn report<R: Report>(&mut self, report: &R) -> io::Result<()> {
+        match self.format {
+            OutputFormat::Json => self.json(report),
+            OutputFormat::Yaml => self.yaml(report),
+            OutputFormat::Name => {
+                for name in report.names() {
+                    writeln!(self.out, "{name}")?;
+                }
+                Ok(())
+            }
+            OutputFormat::Table | OutputFormat::Wide => {
+                let tables = report.tables(self.format == OutputFormat::Wide);
+                for (i, table) in tables.iter().filter(|t| !t.is_empty()).enumerate() {
+                    if i > 0 {
+                        writeln!(self.out)?;
+                    }
+                    write!(self.out, "{table}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Prints a value as pretty JSON.
+    pub fn json<T: Serialize + ?Sized>(&mut self, value: &T) -> io::Result<()> {
+        serde_json::to_writer_pretty(&mut self.out, value)?;
+        writeln!(self.out)
+    }
+
+    /// Prints a value as YAML, keys sorted like kubectl's.
+    pub fn yaml<T: Serialize + ?Sized>(&mut self, value: &T) -> io::Result<()> {
+        let text = to_yaml(value).map_err(io::Error::other)?;
+        self.out.write_all(text.as_bytes())
+    }
+
+    /// Writes a line of data to stdout.
+    pub fn line(&mut self, text: &str) -> io::Result<()> {
+        writeln!(self.out, "{text}")
+    }
+
+    /// Writes a progress or status message to stderr.
+    pub fn info(&mut self, text: &str) {
+        let _ = writeln!(self.err, "{text}");
+    }
+
+    /// Writes `warning: ...` to stderr.
+    pub fn warn(&mut self, text: &str) {
+        let prefix = self.paint("warning:", "33");
+        let _ = writeln!(self.err, "{prefix} {text}");
+    }
+
+    /// Writes the error report (`error:`, `caused by:`, `hint:`) to stderr.
+    pub fn error_report(&mut self, message: &str, causes: &[String], hint: Option<&str>) {
+        let prefix = self.paint("error:", "31");
+        let _ = writeln!(self.err, "{prefix} {message}");
+        for cause in causes {
+            let _ = writeln!(self.err, "  caused by: {cause}");
+        }
+        if let Some(hint) = hint {
+            let prefix = self.paint("hint:", "36");
+            let _ = writeln!(self.err, "{prefix} {hint}");
+        }
+    }
+
+    /// Asks a yes/no question on stderr; refuses (usage error) when stdin is not a terminal.
+    ///
+    /// Returns true only for an explicit `y` or `yes`.
+    pub fn confirm(&mut self, question: &str) -> Result<bool, Error> {
+        if !self.interactive {
+            return Err(Error::usage(
+                format!("refusing to {question} without confirmation: stdin is not a terminal"),
+                "pass --yes to confirm, or --dry-run to see what would be done",
+            ));
+        }
+        let _ = write!(self.err, "{}? [y/N]: ", capitalise(question));
+        let _ = self.err.flush();
+        let mut answer = String::new();
+        self.input.read_line(&mut answer).map_err(|source| Error::File {
+            action: "read the answer from",
+            path: "stdin".into(),
+            source,
+        })?;
+        Ok(matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes"))
+    }
+
+    /// Flushes both writers.
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()?;
+        self.err.flush()
+    }
+
+    fn paint(&self, text: &str, ansi: &str) -> String {
+        if self.color { format!("\x1b[1;{ansi}m{text}\x1b[0m") } else { text.to_string() }
+    }
+}
+
+/// YAML with keys sorted (through `serde_json::Value`, whose maps are ordered), as kubectl prints it.
+pub fn to_yaml<T: Serialize + ?Sized>(value: &T) -> Result<String, String> {
+    let value = serde_json::to_value(value).map_err(|e| e.to_string())?;
+    serde_saphyr::to_string(&value).map_err(|e| e.to_string())
+}
+
+fn capitalise(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages_follow_kubectl_human_duration() {
+        let cases = [
+            (-5, "<invalid>"),
+            (-1, "0s"),
+            (0, "0s"),
+            (119, "119s"),
+            (120, "2m"),
+            (200, "3m20s"),
+            (600, "10m"),
+            (179 * 60 + 59, "179m"),
+            (3 * 3600 + 60, "3h1m"),
+            (8 * 3600 + 60, "8h"),
+            (47 * 3600, "47h"),
+            (3 * 86400 + 4 * 3600, "3d4h"),
+            (10 * 86400 + 4 * 3600, "10d"),
+            (3 * 365 * 86400 + 86400, "3y1d"),
+            (9 * 365 * 86400, "9y"),
+        ];
+        for (seconds, want) in cases {
+            assert_eq!(human_age(seconds), want, "{seconds}s");
+        }
+    }
+
+    #[test]
+    fn table_pads_all_but_the_last_column() {
+        let mut t = Table::new(["KIND", "NAME", "STATUS"]);
+        t.row(["ServiceAccount", "azureml-fe", "present"]);
+        t.row(["Secret", "azuremlfessl"]);
+        assert_eq!(
+            t.to_string(),
+            "KIND             NAME           STATUS\n\
+             ServiceAccount   azureml-fe     present\n\
+             Secret           azuremlfessl\n"
+        );
+    }
+
+    #[test]
+    fn confirmation_needs_an_explicit_yes_and_a_terminal() {
+        let (mut p, _, err) = Printer::captured(OutputFormat::Table, "y\n", true);
+        assert!(p.confirm("delete 8 objects").unwrap());
+        assert_eq!(err.text(), "Delete 8 objects? [y/N]: ");
+        let (mut p, _, _) = Printer::captured(OutputFormat::Table, "\n", true);
+        assert!(!p.confirm("delete 8 objects").unwrap());
+        let (mut p, _, _) = Printer::captured(OutputFormat::Table, "y\n", false);
+        let e = p.confirm("delete 8 objects").unwrap_err();
+        assert!(e.to_string().contains("stdin is not a terminal"), "{e}");
+    }
+
+    #[test]
+    fn yaml_keys_are_sorted() {
+        let v = serde_json::json!({"b": 1, "a": {"d": 2, "c": 3}});
+        assert_eq!(to_yaml(&v).unwrap(), "a:\n  c: 3\n  d: 2\nb: 1\n");
+    }
+}

@@ -1,0 +1,103 @@
+//! The crate-level error: wraps each module's error and decides the exit code and hint.
+
+use std::path::PathBuf;
+
+use crate::cli::ExitCode;
+use crate::k8s;
+
+/// Result with the crate's [`Error`] by default.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything the core can fail with; each variant knows its exit code and hint.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Flags, inputs or the environment do not allow the operation as asked.
+    #[error("{message}")]
+    Usage {
+        /// What is wrong, naming the flag or input.
+        message: String,
+        /// What to do instead.
+        hint: Option<String>,
+    },
+    /// A safety check refused to go on (for example, model services still serving).
+    #[error("{message}")]
+    Refused {
+        /// Why the operation was refused.
+        message: String,
+        /// How to proceed deliberately.
+        hint: Option<String>,
+    },
+    /// The operation ran and some of it failed; the report said what.
+    #[error("{message}")]
+    Failed {
+        /// A one-line summary of what failed.
+        message: String,
+        /// How to finish the job.
+        hint: Option<String>,
+    },
+    /// Kubernetes access failed (boxed: it carries the server's Status).
+    #[error(transparent)]
+    K8s(Box<k8s::Error>),
+    /// A local file could not be read or written.
+    #[error("failed to {action} `{}`", path.display())]
+    File {
+        /// What was being done: "write backup", "read".
+        action: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The operating system's answer.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl From<k8s::Error> for Error {
+    fn from(e: k8s::Error) -> Self {
+        Self::K8s(Box::new(e))
+    }
+}
+
+impl Error {
+    /// A usage error with a hint.
+    pub fn usage(message: impl Into<String>, hint: impl Into<String>) -> Self {
+        Self::Usage { message: message.into(), hint: Some(hint.into()) }
+    }
+
+    /// A refusal by a safety check, with the way to proceed deliberately.
+    pub fn refused(message: impl Into<String>, hint: impl Into<String>) -> Self {
+        Self::Refused { message: message.into(), hint: Some(hint.into()) }
+    }
+
+    /// A partial or complete failure that has already been reported in detail.
+    pub fn failed(message: impl Into<String>, hint: impl Into<String>) -> Self {
+        Self::Failed { message: message.into(), hint: Some(hint.into()) }
+    }
+
+    /// The exit code this error maps to.
+    pub fn exit_code(&self) -> ExitCode {
+        match self {
+            Self::Usage { .. } => ExitCode::USAGE,
+            Self::Refused { .. } | Self::Failed { .. } | Self::File { .. } => ExitCode::FAILURE,
+            Self::K8s(e) => e.exit_code(),
+        }
+    }
+
+    /// A suggestion for the user, if there is one.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Self::Usage { hint, .. } | Self::Refused { hint, .. } | Self::Failed { hint, .. } => {
+                hint.clone()
+            }
+            Self::K8s(e) => e.hint(),
+            Self::File { source, .. } => match source.kind() {
+                std::io::ErrorKind::PermissionDenied => {
+                    Some("check the directory's permissions or choose another one".into())
+                }
+                std::io::ErrorKind::AlreadyExists => {
+                    Some("move the existing file away or choose another directory".into())
+                }
+                _ => None,
+            },
+        }
+    }
+}

@@ -1,0 +1,231 @@
+//! Kind-agnostic object helpers: get-or-none, delete with propagation, wait until gone.
+//!
+//! They work on `DynamicObject` so a resource set can be handled as data, one code path for all kinds.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, WatchEvent, WatchParams};
+use kube::core::params::PropagationPolicy;
+use tokio::time::Instant;
+
+use super::{Error, Kube, Target};
+
+/// A kind of object, described as data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Kind {
+    /// `Deployment`.
+    pub kind: &'static str,
+    /// `apps`; empty for the core group.
+    pub group: &'static str,
+    /// `v1`.
+    pub version: &'static str,
+    /// `deployments`.
+    pub plural: &'static str,
+    /// False for cluster-scoped kinds.
+    pub namespaced: bool,
+}
+
+impl Kind {
+    /// core/v1 ServiceAccount.
+    pub const SERVICE_ACCOUNT: Kind = Kind::core("ServiceAccount", "serviceaccounts");
+    /// core/v1 Service.
+    pub const SERVICE: Kind = Kind::core("Service", "services");
+    /// core/v1 Secret.
+    pub const SECRET: Kind = Kind::core("Secret", "secrets");
+    /// core/v1 ConfigMap.
+    pub const CONFIG_MAP: Kind = Kind::core("ConfigMap", "configmaps");
+    /// apps/v1 Deployment.
+    pub const DEPLOYMENT: Kind =
+        Kind { kind: "Deployment", group: "apps", version: "v1", plural: "deployments", namespaced: true };
+    /// rbac.authorization.k8s.io/v1 ClusterRole.
+    pub const CLUSTER_ROLE: Kind = Kind::rbac("ClusterRole", "clusterroles");
+    /// rbac.authorization.k8s.io/v1 ClusterRoleBinding.
+    pub const CLUSTER_ROLE_BINDING: Kind = Kind::rbac("ClusterRoleBinding", "clusterrolebindings");
+
+    const fn core(kind: &'static str, plural: &'static str) -> Self {
+        Kind { kind, group: "", version: "v1", plural, namespaced: true }
+    }
+
+    const fn rbac(kind: &'static str, plural: &'static str) -> Self {
+        Kind { kind, group: "rbac.authorization.k8s.io", version: "v1", plural, namespaced: false }
+    }
+
+    /// The resource as kubectl names it: `secrets`, `deployments.apps`.
+    pub fn resource(&self) -> String {
+        self.qualified(self.plural)
+    }
+
+    /// kubectl's `-o name` prefix: `secret`, `deployment.apps`.
+    pub fn name_prefix(&self) -> String {
+        self.qualified(&self.kind.to_ascii_lowercase())
+    }
+
+    /// What a call on `name` is about, for messages; `namespace` is ignored for cluster-scoped kinds.
+    pub fn target(&self, namespace: &str, name: &str) -> Target {
+        Target {
+            kind: self.kind.to_ascii_lowercase(),
+            resource: self.resource(),
+            namespace: self.namespaced.then(|| namespace.to_string()),
+            name: Some(name.to_string()),
+        }
+    }
+
+    /// The kube-rs description of this kind.
+    pub fn api_resource(&self) -> ApiResource {
+        ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(self.group, self.version, self.kind), self.plural)
+    }
+
+    fn api(&self, kube: &Kube, namespace: &str) -> Api<DynamicObject> {
+        let resource = self.api_resource();
+        if self.namespaced {
+            Api::namespaced_with(kube.client.clone(), namespace, &resource)
+        } else {
+            Api::all_with(kube.client.clone(), &resource)
+        }
+    }
+
+    fn qualified(&self, name: &str) -> String {
+        if self.group.is_empty() { name.to_string() } else { format!("{name}.{}", self.group) }
+    }
+}
+
+/// kubectl's `--cascade` choices.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Propagation {
+    /// Delete now; dependents are collected afterwards (kubectl's default).
+    #[default]
+    Background,
+    /// Dependents first, then the object.
+    Foreground,
+    /// Leave dependents behind.
+    Orphan,
+}
+
+/// What a delete call did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Deletion {
+    /// The server accepted the deletion; the object may linger while finalizers run.
+    Accepted {
+        /// The deleted object's uid, to tell it apart from a replacement with the same name.
+        uid: Option<String>,
+    },
+    /// There was nothing to delete.
+    AlreadyAbsent,
+}
+
+/// GET that answers `None` for 404.
+pub async fn get_opt(kube: &Kube, kind: Kind, namespace: &str, name: &str) -> Result<Option<DynamicObject>, Error> {
+    tracing::debug!(kind = kind.kind, namespace, name, "get");
+    kind.api(kube, namespace)
+        .get_opt(name)
+        .await
+        .map_err(|e| Error::from_kube("read", kind.target(namespace, name), e))
+}
+
+/// DELETE with a propagation policy; with `dry_run` the server checks and persists nothing.
+pub async fn delete(
+    kube: &Kube,
+    kind: Kind,
+    namespace: &str,
+    name: &str,
+    propagation: Propagation,
+    dry_run: bool,
+) -> Result<Deletion, Error> {
+    tracing::debug!(kind = kind.kind, namespace, name, ?propagation, dry_run, "delete");
+    let params = DeleteParams {
+        dry_run,
+        propagation_policy: Some(match propagation {
+            Propagation::Background => PropagationPolicy::Background,
+            Propagation::Foreground => PropagationPolicy::Foreground,
+            Propagation::Orphan => PropagationPolicy::Orphan,
+        }),
+        ..DeleteParams::default()
+    };
+    match kind.api(kube, namespace).delete(name, &params).await {
+        Ok(answer) => Ok(Deletion::Accepted { uid: answer.left().and_then(|o| o.metadata.uid) }),
+        Err(kube::Error::Api(status)) if status.code == 404 => Ok(Deletion::AlreadyAbsent),
+        Err(e) => Err(Error::from_kube("delete", kind.target(namespace, name), e)),
+    }
+}
+
+/// Waits until the object is gone (or replaced by a new one with another uid), at most `timeout`.
+///
+/// One GET, then one watch from the object's resourceVersion, like `kubectl delete --wait`; the
+/// loop only repeats if the watch ends early (server timeout, too-old resourceVersion).
+pub async fn wait_until_gone(
+    kube: &Kube,
+    kind: Kind,
+    namespace: &str,
+    name: &str,
+    uid: Option<&str>,
+    timeout: Duration,
+) -> Result<(), Error> {
+    let target = kind.target(namespace, name);
+    let deadline = Instant::now() + timeout;
+    let timed_out = || Error::Timeout { what: format!("{target} to be deleted"), after: timeout };
+    let api = kind.api(kube, namespace);
+    loop {
+        let Some(current) = get_opt(kube, kind, namespace, name).await? else { return Ok(()) };
+        if uid.is_some() && current.metadata.uid.as_deref() != uid {
+            return Ok(());
+        }
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        if remaining.is_zero() {
+            return Err(timed_out());
+        }
+        let version = current.metadata.resource_version.unwrap_or_default();
+        // The server ends a watch after timeoutSeconds; kube caps it below 295.
+        let seconds = remaining.as_secs().clamp(1, 290) as u32;
+        let params = WatchParams::default().fields(&format!("metadata.name={name}")).timeout(seconds);
+        let stream = api.watch(&params, &version).await.map_err(|e| Error::from_kube("watch", target.clone(), e))?;
+        let gone = async {
+            let mut stream = std::pin::pin!(stream);
+            while let Some(event) = stream.next().await {
+                match event {
+                    Ok(WatchEvent::Deleted(_)) => return true,
+                    Ok(WatchEvent::Error(_)) | Err(_) => return false,
+                    Ok(_) => {}
+                }
+            }
+            false
+        };
+        match tokio::time::timeout_at(deadline, gone).await {
+            Ok(true) => return Ok(()),
+            // The watch ended or broke: look again, after a breath so a broken server is not hammered.
+            Ok(false) => tokio::time::sleep(Duration::from_millis(100).min(remaining)).await,
+            Err(_) => return Err(timed_out()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use k8s_openapi::api::{apps::v1::Deployment, core::v1::Secret, rbac::v1::ClusterRole};
+    use k8s_openapi::Resource;
+
+    use super::*;
+
+    fn same<K: Resource>(kind: Kind) {
+        assert_eq!(
+            (kind.kind, kind.group, kind.version, kind.plural),
+            (K::KIND, K::GROUP, K::VERSION, K::URL_PATH_SEGMENT)
+        );
+    }
+
+    #[test]
+    fn kinds_agree_with_k8s_openapi() {
+        same::<Secret>(Kind::SECRET);
+        same::<Deployment>(Kind::DEPLOYMENT);
+        same::<ClusterRole>(Kind::CLUSTER_ROLE);
+    }
+
+    #[test]
+    fn names_follow_kubectl() {
+        assert_eq!(Kind::DEPLOYMENT.resource(), "deployments.apps");
+        assert_eq!(Kind::DEPLOYMENT.name_prefix(), "deployment.apps");
+        assert_eq!(Kind::SECRET.name_prefix(), "secret");
+        assert_eq!(Kind::CLUSTER_ROLE.name_prefix(), "clusterrole.rbac.authorization.k8s.io");
+        assert_eq!(Kind::CLUSTER_ROLE.target("default", "r").namespace, None);
+    }
+}

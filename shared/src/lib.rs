@@ -1,0 +1,21 @@
+//! Core of kubectl-aml: the CLI conventions every plugin shares (flags, output, errors, exit codes),
+//! Kubernetes access (client from kubeconfig, get-or-none, delete-and-wait), and the Azure ML
+//! objects in a cluster (the azureml-fe resource set, model-service discovery).
+#![warn(missing_docs)]
+
+pub mod cli;
+mod context;
+pub mod env;
+mod error;
+pub mod k8s;
+
+pub use context::Context;
+pub use env::Env;
+pub use error::{Error, Result};
+
+/// Installs ring as rustls's process-wide crypto provider; call first in every `main` and test helper.
+///
+/// Idempotent. One provider in the tree (see `make check-tls`) keeps kube and reqwest from panicking.
+pub fn init_crypto() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
