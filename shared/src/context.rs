@@ -17,11 +17,17 @@ impl Context {
     /// Resolves the settings; builds nothing yet.
     pub fn new(kube: Option<&KubeArgs>, env: &Env) -> Self {
         let kube_options = k8s::ClientOptions::from_args(&kube.cloned().unwrap_or_default(), env);
-        Self { kube_options, kube: OnceCell::new() }
+        Self {
+            kube_options,
+            kube: OnceCell::new(),
+        }
     }
 
     /// The Kubernetes client, built on first use from the kubeconfig flags.
     pub async fn kube(&self) -> Result<&Kube> {
-        Ok(self.kube.get_or_try_init(|| k8s::connect(&self.kube_options)).await?)
+        Ok(self
+            .kube
+            .get_or_try_init(|| k8s::connect(&self.kube_options))
+            .await?)
     }
 }

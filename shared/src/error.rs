@@ -60,17 +60,26 @@ impl From<k8s::Error> for Error {
 impl Error {
     /// A usage error with a hint.
     pub fn usage(message: impl Into<String>, hint: impl Into<String>) -> Self {
-        Self::Usage { message: message.into(), hint: Some(hint.into()) }
+        Self::Usage {
+            message: message.into(),
+            hint: Some(hint.into()),
+        }
     }
 
     /// A refusal by a safety check, with the way to proceed deliberately.
     pub fn refused(message: impl Into<String>, hint: impl Into<String>) -> Self {
-        Self::Refused { message: message.into(), hint: Some(hint.into()) }
+        Self::Refused {
+            message: message.into(),
+            hint: Some(hint.into()),
+        }
     }
 
     /// A partial or complete failure that has already been reported in detail.
     pub fn failed(message: impl Into<String>, hint: impl Into<String>) -> Self {
-        Self::Failed { message: message.into(), hint: Some(hint.into()) }
+        Self::Failed {
+            message: message.into(),
+            hint: Some(hint.into()),
+        }
     }
 
     /// The exit code this error maps to.

@@ -1,1 +1,44 @@
-//! x
+//! `kubectl aml fe`: the azureml-fe objects in a cluster — `status` shows them, `cleanup` deletes
+//! them the way the Azure docs ask before a re-attach, without the ways scripts get it wrong.
+
+mod backup;
+mod cleanup;
+mod cli;
+mod status;
+
+use aml_core::Context;
+use aml_core::cli::{Command, Printer, SharedArgs};
+use aml_core::k8s;
+
+pub use cli::Cli;
+use cli::FeCommand;
+
+impl Command for Cli {
+    fn shared(&self) -> SharedArgs<'_> {
+        SharedArgs {
+            kube: Some(&self.kube),
+            output: &self.output,
+        }
+    }
+
+    async fn run(self, ctx: &Context, out: &mut Printer) -> anyhow::Result<()> {
+        match self.command {
+            FeCommand::Status => status::run(ctx.kube().await?, out).await,
+            FeCommand::Cleanup(args) => {
+                let plan = args.plan()?;
+                cleanup::run(ctx.kube().await?, &plan, out).await
+            }
+        }
+    }
+}
+
+/// The part of a Kubernetes error worth a table cell: the server's words, or the transport's.
+pub(crate) fn object_error(e: &k8s::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        text = c.to_string();
+        cause = c.source();
+    }
+    text
+}

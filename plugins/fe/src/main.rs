@@ -1,1 +1,5 @@
-fn main(){}
+//! `kubectl-aml-fe`: run as `kubectl aml fe …`.
+
+fn main() -> std::process::ExitCode {
+    aml_core::cli::main::<kubectl_aml_fe::Cli>()
+}

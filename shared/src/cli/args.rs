@@ -33,7 +33,14 @@ pub struct KubeArgs {
 #[command(next_help_heading = "Output options")]
 pub struct OutputArgs {
     /// Output format: data goes to stdout, messages to stderr
-    #[arg(short = 'o', long, value_enum, value_name = "FORMAT", default_value_t, global = true)]
+    #[arg(
+        short = 'o',
+        long,
+        value_enum,
+        value_name = "FORMAT",
+        default_value_t,
+        global = true
+    )]
     pub output: OutputFormat,
 
     /// Never colour messages (also: NO_COLOR=1)
@@ -67,7 +74,8 @@ impl DryRun {
 /// Parses a Go-style duration as kubectl does: `30s`, `2m`, `1m30s`, `500ms`; a bare number is seconds.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
-    let error = || format!("invalid duration `{text}`: use a number with a unit, like 30s, 2m or 1m30s");
+    let error =
+        || format!("invalid duration `{text}`: use a number with a unit, like 30s, 2m or 1m30s");
     if let Ok(seconds) = text.parse::<u64>() {
         return Ok(Duration::from_secs(seconds));
     }
@@ -91,7 +99,11 @@ mod tests {
             ("1h", 3_600_000),
         ];
         for (text, millis) in ok {
-            assert_eq!(parse_duration(text), Ok(Duration::from_millis(millis)), "{text}");
+            assert_eq!(
+                parse_duration(text),
+                Ok(Duration::from_millis(millis)),
+                "{text}"
+            );
         }
         for bad in ["", "soon", "-5s", "5 parsecs"] {
             assert!(parse_duration(bad).is_err(), "{bad} should be rejected");

@@ -51,7 +51,10 @@ pub fn main<C: Command>() -> std::process::ExitCode {
     let output = cli.shared().output.clone();
     init_tracing(output.verbose, env.rust_log.as_deref());
     let mut printer = Printer::stdio(output.output, output.no_color || env.no_color);
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("error: failed to start the async runtime: {e}");
@@ -86,6 +89,7 @@ where
 
 /// Runs a parsed command and reports its error, if any.
 pub async fn execute<C: Command>(cli: C, env: &Env, printer: &mut Printer) -> ExitCode {
+    printer.format = cli.shared().output.output;
     let ctx = Context::new(cli.shared().kube, env);
     let code = match cli.run(&ctx, printer).await {
         Ok(()) => ExitCode::OK,
@@ -101,7 +105,10 @@ pub async fn execute<C: Command>(cli: C, env: &Env, printer: &mut Printer) -> Ex
 /// by `head`) is not an error.
 pub fn report(err: &anyhow::Error, printer: &mut Printer) -> ExitCode {
     let chain: Vec<&(dyn std::error::Error + 'static)> = err.chain().collect();
-    if chain.iter().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)) {
+    if chain.iter().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    }) {
         return ExitCode::OK;
     }
     let (mut code, mut hint) = (None, None);
@@ -122,7 +129,10 @@ pub fn report(err: &anyhow::Error, printer: &mut Printer) -> ExitCode {
         }
         lines.push(text);
     }
-    let (first, causes) = lines.split_first().map(|(f, c)| (f.clone(), c.to_vec())).unwrap_or_default();
+    let (first, causes) = lines
+        .split_first()
+        .map(|(f, c)| (f.clone(), c.to_vec()))
+        .unwrap_or_default();
     printer.error_report(&first, &causes, hint.as_deref());
     code.unwrap_or(ExitCode::FAILURE)
 }

@@ -76,7 +76,11 @@ pub struct Table {
 impl Table {
     /// A table with these headers.
     pub fn new<I: IntoIterator<Item = S>, S: Into<String>>(headers: I) -> Self {
-        Self { title: None, headers: headers.into_iter().map(Into::into).collect(), rows: vec![] }
+        Self {
+            title: None,
+            headers: headers.into_iter().map(Into::into).collect(),
+            rows: vec![],
+        }
     }
 
     /// Adds a row; missing cells print empty.
@@ -152,7 +156,10 @@ impl Captured {
 
 impl Write for Captured {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.lock().expect("captured buffer").extend_from_slice(buf);
+        self.0
+            .lock()
+            .expect("captured buffer")
+            .extend_from_slice(buf);
         Ok(buf.len())
     }
     fn flush(&mut self) -> io::Result<()> {
@@ -187,7 +194,11 @@ impl Printer {
     /// A printer writing into buffers, answering confirmations from `answers`; for tests.
     ///
     /// `interactive` says whether to behave as if stdin were a terminal.
-    pub fn captured(format: OutputFormat, answers: &str, interactive: bool) -> (Self, Captured, Captured) {
+    pub fn captured(
+        format: OutputFormat,
+        answers: &str,
+        interactive: bool,
+    ) -> (Self, Captured, Captured) {
         let (out, err) = (Captured::default(), Captured::default());
         let printer = Self {
             out: Box::new(out.clone()),
@@ -278,12 +289,17 @@ impl Printer {
         let _ = write!(self.err, "{}? [y/N]: ", capitalise(question));
         let _ = self.err.flush();
         let mut answer = String::new();
-        self.input.read_line(&mut answer).map_err(|source| Error::File {
-            action: "read the answer from",
-            path: "stdin".into(),
-            source,
-        })?;
-        Ok(matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes"))
+        self.input
+            .read_line(&mut answer)
+            .map_err(|source| Error::File {
+                action: "read the answer from",
+                path: "stdin".into(),
+                source,
+            })?;
+        Ok(matches!(
+            answer.trim().to_ascii_lowercase().as_str(),
+            "y" | "yes"
+        ))
     }
 
     /// Flushes both writers.
@@ -293,7 +309,11 @@ impl Printer {
     }
 
     fn paint(&self, text: &str, ansi: &str) -> String {
-        if self.color { format!("\x1b[1;{ansi}m{text}\x1b[0m") } else { text.to_string() }
+        if self.color {
+            format!("\x1b[1;{ansi}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
     }
 }
 
@@ -305,7 +325,10 @@ pub fn to_yaml<T: Serialize + ?Sized>(value: &T) -> Result<String, String> {
 
 fn capitalise(text: &str) -> String {
     let mut chars = text.chars();
-    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -27,14 +27,38 @@ impl FeObject {
 /// namespace Azure ML installed azureml-fe into (`-n`); the ClusterRole and its binding are
 /// cluster-scoped.
 pub const AZUREML_FE: [FeObject; 8] = [
-    FeObject { kind: Kind::SERVICE_ACCOUNT, name: "azureml-fe" },
-    FeObject { kind: Kind::CLUSTER_ROLE, name: "azureml-fe-role" },
-    FeObject { kind: Kind::CLUSTER_ROLE_BINDING, name: "azureml-fe-binding" },
-    FeObject { kind: Kind::SERVICE, name: "azureml-fe" },
-    FeObject { kind: Kind::SERVICE, name: "azureml-fe-int-http" },
-    FeObject { kind: Kind::DEPLOYMENT, name: "azureml-fe" },
-    FeObject { kind: Kind::SECRET, name: "azuremlfessl" },
-    FeObject { kind: Kind::CONFIG_MAP, name: "azuremlfeconfig" },
+    FeObject {
+        kind: Kind::SERVICE_ACCOUNT,
+        name: "azureml-fe",
+    },
+    FeObject {
+        kind: Kind::CLUSTER_ROLE,
+        name: "azureml-fe-role",
+    },
+    FeObject {
+        kind: Kind::CLUSTER_ROLE_BINDING,
+        name: "azureml-fe-binding",
+    },
+    FeObject {
+        kind: Kind::SERVICE,
+        name: "azureml-fe",
+    },
+    FeObject {
+        kind: Kind::SERVICE,
+        name: "azureml-fe-int-http",
+    },
+    FeObject {
+        kind: Kind::DEPLOYMENT,
+        name: "azureml-fe",
+    },
+    FeObject {
+        kind: Kind::SECRET,
+        name: "azuremlfessl",
+    },
+    FeObject {
+        kind: Kind::CONFIG_MAP,
+        name: "azuremlfeconfig",
+    },
 ];
 
 /// The label Azure ML puts on the Deployments of model services.

@@ -38,7 +38,11 @@ pub struct ServerStatus(pub Box<Status>);
 impl fmt::Display for ServerStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = &self.0;
-        let message = if s.message.is_empty() { "no message" } else { &s.message };
+        let message = if s.message.is_empty() {
+            "no message"
+        } else {
+            &s.message
+        };
         match s.reason.as_str() {
             "" => write!(f, "{message} ({})", s.code),
             reason => write!(f, "{message} ({reason}, {})", s.code),
@@ -114,8 +118,16 @@ impl Error {
     /// Wraps a kube error from `verb` on `target`, keeping the server's Status when there is one.
     pub fn from_kube(verb: &'static str, target: Target, source: kube::Error) -> Self {
         match source {
-            kube::Error::Api(status) => Self::Api { verb, target, status: ServerStatus(status) },
-            source => Self::Transport { verb, target, source },
+            kube::Error::Api(status) => Self::Api {
+                verb,
+                target,
+                status: ServerStatus(status),
+            },
+            source => Self::Transport {
+                verb,
+                target,
+                source,
+            },
         }
     }
 
@@ -193,7 +205,10 @@ fn can_i(verb: &str, target: &Target) -> String {
     match &target.namespace {
         Some(ns) => format!("kubectl auth can-i {verb} {} -n {ns}", target.resource),
         None if target.name.is_some() => format!("kubectl auth can-i {verb} {}", target.resource),
-        None => format!("kubectl auth can-i {verb} {} --all-namespaces", target.resource),
+        None => format!(
+            "kubectl auth can-i {verb} {} --all-namespaces",
+            target.resource
+        ),
     }
 }
 
@@ -212,7 +227,8 @@ fn is_timeout(e: &kube::Error) -> bool {
         }
         // tower's and hyper-util's timeouts only say so in their text.
         let text = c.to_string().to_ascii_lowercase();
-        if text.contains("timed out") || text.contains("deadline has elapsed") || text == "elapsed" {
+        if text.contains("timed out") || text.contains("deadline has elapsed") || text == "elapsed"
+        {
             return true;
         }
         cause = c.source();
@@ -259,7 +275,10 @@ mod tests {
     #[test]
     fn messages_name_the_object_and_the_server_reason() {
         let e = api(403, "Forbidden");
-        assert_eq!(e.to_string(), "failed to delete secret `default/azuremlfessl`");
+        assert_eq!(
+            e.to_string(),
+            "failed to delete secret `default/azuremlfessl`"
+        );
         let source = std::error::Error::source(&e).unwrap().to_string();
         assert_eq!(source, "nope (Forbidden, 403)");
     }

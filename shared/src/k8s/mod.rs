@@ -84,8 +84,15 @@ pub async fn connect(options: &ClientOptions) -> Result<Kube, Error> {
     let server = config.cluster_url.to_string();
     let namespace = config.default_namespace.clone();
     tracing::debug!(%server, %namespace, "connecting");
-    let client = kube::Client::try_from(config).map_err(|source| Error::Client { server: server.clone(), source })?;
-    Ok(Kube { client, namespace, server })
+    let client = kube::Client::try_from(config).map_err(|source| Error::Client {
+        server: server.clone(),
+        source,
+    })?;
+    Ok(Kube {
+        client,
+        namespace,
+        server,
+    })
 }
 
 async fn load_config(options: &ClientOptions) -> Result<kube::Config, Error> {
@@ -93,19 +100,37 @@ async fn load_config(options: &ClientOptions) -> Result<kube::Config, Error> {
     if files.is_empty() {
         if options.in_cluster && options.kubeconfig.is_none() {
             let mut config = kube::Config::incluster().map_err(Error::InCluster)?;
-            config.default_namespace = options.namespace.clone().unwrap_or(config.default_namespace);
+            config.default_namespace = options
+                .namespace
+                .clone()
+                .unwrap_or(config.default_namespace);
             return Ok(config);
         }
         return Err(Error::NoConfig { looked_at });
     }
-    let from = files.iter().map(|f| format!("`{}`", f.display())).collect::<Vec<_>>().join(", ");
-    let kubeconfig_error = |source| Error::Kubeconfig { from: from.clone(), source };
+    let from = files
+        .iter()
+        .map(|f| format!("`{}`", f.display()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let kubeconfig_error = |source| Error::Kubeconfig {
+        from: from.clone(),
+        source,
+    };
     let mut merged = Kubeconfig::default();
     for file in &files {
-        merged = merged.merge(Kubeconfig::read_from(file).map_err(kubeconfig_error)?).map_err(kubeconfig_error)?;
+        merged = merged
+            .merge(Kubeconfig::read_from(file).map_err(kubeconfig_error)?)
+            .map_err(kubeconfig_error)?;
     }
-    let select = KubeConfigOptions { context: options.context.clone(), cluster: None, user: None };
-    kube::Config::from_custom_kubeconfig(merged, &select).await.map_err(kubeconfig_error)
+    let select = KubeConfigOptions {
+        context: options.context.clone(),
+        cluster: None,
+        user: None,
+    };
+    kube::Config::from_custom_kubeconfig(merged, &select)
+        .await
+        .map_err(kubeconfig_error)
 }
 
 /// The kubeconfig files to merge, and a description of where we looked (for the error).
@@ -115,16 +140,26 @@ fn kubeconfig_files(options: &ClientOptions) -> (Vec<PathBuf>, String) {
         return (vec![flag.clone()], format!("`{}`", flag.display()));
     }
     if let Some(list) = &options.kubeconfig_env {
-        let listed: Vec<PathBuf> = std::env::split_paths(list).filter(|p| !p.as_os_str().is_empty()).collect();
+        let listed: Vec<PathBuf> = std::env::split_paths(list)
+            .filter(|p| !p.as_os_str().is_empty())
+            .collect();
         if !listed.is_empty() {
             let looked_at = format!("KUBECONFIG={}", list.to_string_lossy());
-            return (listed.into_iter().filter(|p| p.is_file()).collect(), looked_at);
+            return (
+                listed.into_iter().filter(|p| p.is_file()).collect(),
+                looked_at,
+            );
         }
     }
     match &options.default_kubeconfig {
         Some(default) => {
             let looked_at = format!("`{}`", default.display());
-            (std::iter::once(default.clone()).filter(|p| p.is_file()).collect(), looked_at)
+            (
+                std::iter::once(default.clone())
+                    .filter(|p| p.is_file())
+                    .collect(),
+                looked_at,
+            )
         }
         None => (vec![], "nowhere: HOME is not set".into()),
     }
@@ -135,7 +170,9 @@ mod tests {
     use super::*;
 
     fn write(dir: &std::path::Path, name: &str, server: &str, ns: Option<&str>) -> PathBuf {
-        let ns = ns.map(|n| format!("\n    namespace: {n}")).unwrap_or_default();
+        let ns = ns
+            .map(|n| format!("\n    namespace: {n}"))
+            .unwrap_or_default();
         let text = format!(
             "apiVersion: v1\nkind: Config\ncurrent-context: {name}\nclusters:\n- name: {name}\n  cluster:\n    server: {server}\n\
              contexts:\n- name: {name}\n  context:\n    cluster: {name}\n    user: {name}{ns}\nusers:\n- name: {name}\n  user:\n    token: t\n"
@@ -146,7 +183,10 @@ mod tests {
     }
 
     fn options(dir: &std::path::Path) -> ClientOptions {
-        ClientOptions { default_kubeconfig: Some(dir.join("absent")), ..Default::default() }
+        ClientOptions {
+            default_kubeconfig: Some(dir.join("absent")),
+            ..Default::default()
+        }
     }
 
     #[tokio::test]
@@ -156,13 +196,22 @@ mod tests {
         let a = write(dir.path(), "a", "http://127.0.0.1:1", Some("team-a"));
         let b = write(dir.path(), "b", "http://127.0.0.1:2", None);
         let list = std::env::join_paths([dir.path().join("missing"), a, b]).unwrap();
-        let mut opts = ClientOptions { kubeconfig_env: Some(list), ..options(dir.path()) };
+        let mut opts = ClientOptions {
+            kubeconfig_env: Some(list),
+            ..options(dir.path())
+        };
         let kube = connect(&opts).await.unwrap();
-        assert_eq!((kube.server.as_str(), kube.namespace.as_str()), ("http://127.0.0.1:1/", "team-a"));
+        assert_eq!(
+            (kube.server.as_str(), kube.namespace.as_str()),
+            ("http://127.0.0.1:1/", "team-a")
+        );
 
         opts.context = Some("b".into());
         let kube = connect(&opts).await.unwrap();
-        assert_eq!((kube.server.as_str(), kube.namespace.as_str()), ("http://127.0.0.1:2/", "default"));
+        assert_eq!(
+            (kube.server.as_str(), kube.namespace.as_str()),
+            ("http://127.0.0.1:2/", "default")
+        );
 
         opts.namespace = Some("azureml".into());
         assert_eq!(connect(&opts).await.unwrap().namespace, "azureml");
@@ -172,17 +221,31 @@ mod tests {
     async fn missing_config_and_unknown_context_are_usage_errors_with_hints() {
         crate::init_crypto();
         let dir = tempfile::tempdir().unwrap();
-        let Err(e) = connect(&options(dir.path())).await else { panic!("connected without a kubeconfig") };
+        let Err(e) = connect(&options(dir.path())).await else {
+            panic!("connected without a kubeconfig")
+        };
         assert!(matches!(e, Error::NoConfig { .. }), "{e:?}");
         assert_eq!(e.exit_code(), crate::cli::ExitCode::USAGE);
         assert!(e.hint().unwrap().contains("--kubeconfig"));
 
         let a = write(dir.path(), "a", "http://127.0.0.1:1", None);
-        let opts = ClientOptions { kubeconfig: Some(a), context: Some("nope".into()), ..options(dir.path()) };
-        let Err(e) = connect(&opts).await else { panic!("unknown context accepted") };
+        let opts = ClientOptions {
+            kubeconfig: Some(a),
+            context: Some("nope".into()),
+            ..options(dir.path())
+        };
+        let Err(e) = connect(&opts).await else {
+            panic!("unknown context accepted")
+        };
         assert!(matches!(e, Error::Kubeconfig { .. }), "{e:?}");
 
-        let opts = ClientOptions { kubeconfig: Some(dir.path().join("nope")), ..options(dir.path()) };
-        assert!(matches!(connect(&opts).await, Err(Error::Kubeconfig { .. })));
+        let opts = ClientOptions {
+            kubeconfig: Some(dir.path().join("nope")),
+            ..options(dir.path())
+        };
+        assert!(matches!(
+            connect(&opts).await,
+            Err(Error::Kubeconfig { .. })
+        ));
     }
 }

@@ -39,7 +39,10 @@ pub async fn list_model_services(kube: &Kube) -> Result<Vec<ModelService>, Error
     let mut params = ListParams::default().labels(MODEL_SERVICE_LABEL).limit(500);
     let mut services = Vec::new();
     loop {
-        let page = api.list(&params).await.map_err(|e| Error::from_kube("list", target.clone(), e))?;
+        let page = api
+            .list(&params)
+            .await
+            .map_err(|e| Error::from_kube("list", target.clone(), e))?;
         services.extend(page.items.into_iter().map(|d| ModelService {
             namespace: d.metadata.namespace.unwrap_or_default(),
             name: d.metadata.name.unwrap_or_default(),

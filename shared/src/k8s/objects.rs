@@ -5,7 +5,9 @@
 use std::time::Duration;
 
 use futures::StreamExt;
-use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, WatchEvent, WatchParams};
+use kube::api::{
+    Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, WatchEvent, WatchParams,
+};
 use kube::core::params::PropagationPolicy;
 use tokio::time::Instant;
 
@@ -36,19 +38,36 @@ impl Kind {
     /// core/v1 ConfigMap.
     pub const CONFIG_MAP: Kind = Kind::core("ConfigMap", "configmaps");
     /// apps/v1 Deployment.
-    pub const DEPLOYMENT: Kind =
-        Kind { kind: "Deployment", group: "apps", version: "v1", plural: "deployments", namespaced: true };
+    pub const DEPLOYMENT: Kind = Kind {
+        kind: "Deployment",
+        group: "apps",
+        version: "v1",
+        plural: "deployments",
+        namespaced: true,
+    };
     /// rbac.authorization.k8s.io/v1 ClusterRole.
     pub const CLUSTER_ROLE: Kind = Kind::rbac("ClusterRole", "clusterroles");
     /// rbac.authorization.k8s.io/v1 ClusterRoleBinding.
     pub const CLUSTER_ROLE_BINDING: Kind = Kind::rbac("ClusterRoleBinding", "clusterrolebindings");
 
     const fn core(kind: &'static str, plural: &'static str) -> Self {
-        Kind { kind, group: "", version: "v1", plural, namespaced: true }
+        Kind {
+            kind,
+            group: "",
+            version: "v1",
+            plural,
+            namespaced: true,
+        }
     }
 
     const fn rbac(kind: &'static str, plural: &'static str) -> Self {
-        Kind { kind, group: "rbac.authorization.k8s.io", version: "v1", plural, namespaced: false }
+        Kind {
+            kind,
+            group: "rbac.authorization.k8s.io",
+            version: "v1",
+            plural,
+            namespaced: false,
+        }
     }
 
     /// The resource as kubectl names it: `secrets`, `deployments.apps`.
@@ -73,7 +92,10 @@ impl Kind {
 
     /// The kube-rs description of this kind.
     pub fn api_resource(&self) -> ApiResource {
-        ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(self.group, self.version, self.kind), self.plural)
+        ApiResource::from_gvk_with_plural(
+            &GroupVersionKind::gvk(self.group, self.version, self.kind),
+            self.plural,
+        )
     }
 
     fn api(&self, kube: &Kube, namespace: &str) -> Api<DynamicObject> {
@@ -86,7 +108,11 @@ impl Kind {
     }
 
     fn qualified(&self, name: &str) -> String {
-        if self.group.is_empty() { name.to_string() } else { format!("{name}.{}", self.group) }
+        if self.group.is_empty() {
+            name.to_string()
+        } else {
+            format!("{name}.{}", self.group)
+        }
     }
 }
 
@@ -105,17 +131,24 @@ pub enum Propagation {
 /// What a delete call did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Deletion {
-    /// The server accepted the deletion; the object may linger while finalizers run.
+    /// The server accepted the deletion.
     Accepted {
         /// The deleted object's uid, to tell it apart from a replacement with the same name.
         uid: Option<String>,
+        /// The object lingers with a `deletionTimestamp` (finalizers, foreground propagation).
+        pending: bool,
     },
     /// There was nothing to delete.
     AlreadyAbsent,
 }
 
 /// GET that answers `None` for 404.
-pub async fn get_opt(kube: &Kube, kind: Kind, namespace: &str, name: &str) -> Result<Option<DynamicObject>, Error> {
+pub async fn get_opt(
+    kube: &Kube,
+    kind: Kind,
+    namespace: &str,
+    name: &str,
+) -> Result<Option<DynamicObject>, Error> {
     tracing::debug!(kind = kind.kind, namespace, name, "get");
     kind.api(kube, namespace)
         .get_opt(name)
@@ -132,7 +165,14 @@ pub async fn delete(
     propagation: Propagation,
     dry_run: bool,
 ) -> Result<Deletion, Error> {
-    tracing::debug!(kind = kind.kind, namespace, name, ?propagation, dry_run, "delete");
+    tracing::debug!(
+        kind = kind.kind,
+        namespace,
+        name,
+        ?propagation,
+        dry_run,
+        "delete"
+    );
     let params = DeleteParams {
         dry_run,
         propagation_policy: Some(match propagation {
@@ -143,7 +183,18 @@ pub async fn delete(
         ..DeleteParams::default()
     };
     match kind.api(kube, namespace).delete(name, &params).await {
-        Ok(answer) => Ok(Deletion::Accepted { uid: answer.left().and_then(|o| o.metadata.uid) }),
+        // The API server only sets deletionTimestamp when deletion cannot finish at once
+        // (finalizers, foreground propagation, graceful pod deletion); without it the object is gone.
+        Ok(answer) => {
+            let object = answer.left();
+            let pending = object
+                .as_ref()
+                .is_some_and(|o| o.metadata.deletion_timestamp.is_some());
+            Ok(Deletion::Accepted {
+                uid: object.and_then(|o| o.metadata.uid),
+                pending,
+            })
+        }
         Err(kube::Error::Api(status)) if status.code == 404 => Ok(Deletion::AlreadyAbsent),
         Err(e) => Err(Error::from_kube("delete", kind.target(namespace, name), e)),
     }
@@ -163,10 +214,15 @@ pub async fn wait_until_gone(
 ) -> Result<(), Error> {
     let target = kind.target(namespace, name);
     let deadline = Instant::now() + timeout;
-    let timed_out = || Error::Timeout { what: format!("{target} to be deleted"), after: timeout };
+    let timed_out = || Error::Timeout {
+        what: format!("{target} to be deleted"),
+        after: timeout,
+    };
     let api = kind.api(kube, namespace);
     loop {
-        let Some(current) = get_opt(kube, kind, namespace, name).await? else { return Ok(()) };
+        let Some(current) = get_opt(kube, kind, namespace, name).await? else {
+            return Ok(());
+        };
         if uid.is_some() && current.metadata.uid.as_deref() != uid {
             return Ok(());
         }
@@ -177,8 +233,13 @@ pub async fn wait_until_gone(
         let version = current.metadata.resource_version.unwrap_or_default();
         // The server ends a watch after timeoutSeconds; kube caps it below 295.
         let seconds = remaining.as_secs().clamp(1, 290) as u32;
-        let params = WatchParams::default().fields(&format!("metadata.name={name}")).timeout(seconds);
-        let stream = api.watch(&params, &version).await.map_err(|e| Error::from_kube("watch", target.clone(), e))?;
+        let params = WatchParams::default()
+            .fields(&format!("metadata.name={name}"))
+            .timeout(seconds);
+        let stream = api
+            .watch(&params, &version)
+            .await
+            .map_err(|e| Error::from_kube("watch", target.clone(), e))?;
         let gone = async {
             let mut stream = std::pin::pin!(stream);
             while let Some(event) = stream.next().await {
@@ -201,8 +262,8 @@ pub async fn wait_until_gone(
 
 #[cfg(test)]
 mod tests {
-    use k8s_openapi::api::{apps::v1::Deployment, core::v1::Secret, rbac::v1::ClusterRole};
     use k8s_openapi::Resource;
+    use k8s_openapi::api::{apps::v1::Deployment, core::v1::Secret, rbac::v1::ClusterRole};
 
     use super::*;
 
@@ -225,7 +286,10 @@ mod tests {
         assert_eq!(Kind::DEPLOYMENT.resource(), "deployments.apps");
         assert_eq!(Kind::DEPLOYMENT.name_prefix(), "deployment.apps");
         assert_eq!(Kind::SECRET.name_prefix(), "secret");
-        assert_eq!(Kind::CLUSTER_ROLE.name_prefix(), "clusterrole.rbac.authorization.k8s.io");
+        assert_eq!(
+            Kind::CLUSTER_ROLE.name_prefix(),
+            "clusterrole.rbac.authorization.k8s.io"
+        );
         assert_eq!(Kind::CLUSTER_ROLE.target("default", "r").namespace, None);
     }
 }

@@ -1,0 +1,354 @@
+//! `kubectl aml fe cleanup`: the docs' eight `kubectl delete` lines, made safe.
+//!
+//! Order: check model services and read the eight objects (concurrently) → refuse or ask →
+//! back up the TLS secret → delete all eight concurrently → wait for each → report per object.
+
+use std::time::Duration;
+
+use aml_core::Error;
+use aml_core::cli::{DryRun, Printer, Report, Table};
+use aml_core::k8s::{self, AZUREML_FE, Deletion, FeObject, Kube, ModelService};
+use anyhow::Context as _;
+use kube::api::DynamicObject;
+use serde::Serialize;
+use tokio::time::Instant;
+
+use crate::cli::CleanupPlan;
+use crate::{backup, object_error};
+
+/// What happened to one object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+enum Outcome {
+    Deleted,
+    /// Accepted, still finalizing (only with --wait=false).
+    Deleting,
+    AlreadyAbsent,
+    WouldDelete,
+    Failed,
+}
+
+impl Outcome {
+    fn text(self) -> &'static str {
+        match self {
+            Self::Deleted => "deleted",
+            Self::Deleting => "deleting",
+            Self::AlreadyAbsent => "already absent",
+            Self::WouldDelete => "would delete",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ObjectResult {
+    kind: &'static str,
+    name: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    namespace: Option<String>,
+    result: Outcome,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+    #[serde(skip)]
+    object: FeObject,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CleanupReport {
+    namespace: String,
+    dry_run: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    backup: Option<String>,
+    active_model_services: Vec<ModelService>,
+    objects: Vec<ObjectResult>,
+    failed: usize,
+}
+
+pub(crate) async fn run(kube: &Kube, plan: &CleanupPlan, out: &mut Printer) -> anyhow::Result<()> {
+    let namespace = kube.namespace.clone();
+    if let Some(dir) = &plan.backup_dir {
+        backup::check_dir(dir)?;
+    }
+    let reads = AZUREML_FE
+        .iter()
+        .map(|o| k8s::get_opt(kube, o.kind, &namespace, o.name));
+    let (services, current) = futures::join!(
+        k8s::list_model_services(kube),
+        futures::future::join_all(reads)
+    );
+    let active = check_model_services(services, plan, out)?;
+    let secret = tls_secret(&current, plan)?;
+
+    let present: Vec<FeObject> = AZUREML_FE
+        .iter()
+        .zip(&current)
+        .filter(|(_, c)| !matches!(c, Ok(None)))
+        .map(|(o, _)| *o)
+        .collect();
+    let mut backup_path = None;
+    let results = if plan.dry_run == DryRun::Client {
+        AZUREML_FE
+            .iter()
+            .zip(current)
+            .map(|(o, c)| client_dry_run(*o, &namespace, c))
+            .collect()
+    } else {
+        if plan.dry_run == DryRun::None && !present.is_empty() && !plan.yes {
+            confirm(out, &present, &namespace)?;
+        }
+        if plan.dry_run == DryRun::None
+            && let (Some(dir), Some(secret)) = (&plan.backup_dir, &secret)
+        {
+            let path = backup::save(dir, secret, jiff::Timestamp::now())
+                .context("refusing to delete anything: the TLS secret could not be backed up")?;
+            out.info(&format!("saved secret `{namespace}/azuremlfessl` to {} (mode 0600; restore with `kubectl create -f`)", path.display()));
+            backup_path = Some(path.display().to_string());
+        }
+        let deletes = AZUREML_FE
+            .iter()
+            .map(|o| delete_one(kube, *o, &namespace, plan));
+        futures::future::join_all(deletes).await
+    };
+    if plan.dry_run.is_dry() && secret.is_some() && backup_path.is_none() {
+        if let Some(dir) = &plan.backup_dir {
+            out.info(&format!(
+                "would save secret `{namespace}/azuremlfessl` to {}",
+                dir.display()
+            ));
+        }
+    }
+    let failed = results
+        .iter()
+        .filter(|r| r.result == Outcome::Failed)
+        .count();
+    let dry_run = match plan.dry_run {
+        DryRun::None => "none",
+        DryRun::Client => "client",
+        DryRun::Server => "server",
+    };
+    let report = CleanupReport {
+        namespace,
+        dry_run,
+        backup: backup_path,
+        active_model_services: active,
+        objects: results,
+        failed,
+    };
+    out.report(&report)?;
+    if failed > 0 {
+        return Err(Error::failed(
+            format!("{failed} of {} azureml-fe objects were not deleted", AZUREML_FE.len()),
+            "fix the cause shown above and run the same command again: deleted objects then show as already absent",
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// Refuses while model services run replicas, unless --force; returns the active ones.
+fn check_model_services(
+    listed: Result<Vec<ModelService>, k8s::Error>,
+    plan: &CleanupPlan,
+    out: &mut Printer,
+) -> anyhow::Result<Vec<ModelService>> {
+    let services = match listed {
+        Ok(services) => services,
+        Err(e) if plan.force => {
+            out.warn(&format!(
+                "cannot check for active model services (--force given, going on): {}",
+                object_error(&e)
+            ));
+            return Ok(vec![]);
+        }
+        Err(e) => {
+            return Err(anyhow::Error::new(e))
+                .context("cannot tell whether model services are still active");
+        }
+    };
+    let active: Vec<ModelService> = services
+        .into_iter()
+        .filter(ModelService::is_active)
+        .collect();
+    if active.is_empty() {
+        return Ok(active);
+    }
+    let names: Vec<String> = active
+        .iter()
+        .map(|s| format!("{}/{} ({} replicas)", s.namespace, s.name, s.replicas))
+        .collect();
+    if !plan.force {
+        let first = &active[0];
+        return Err(Error::refused(
+            format!(
+                "{} model service(s) still active: {}",
+                active.len(),
+                names.join(", ")
+            ),
+            format!(
+                "azureml-fe routes their traffic; delete or scale them to zero first \
+                 (`kubectl scale deployment/{} -n {} --replicas=0`), or pass --force",
+                first.name, first.namespace
+            ),
+        )
+        .into());
+    }
+    out.warn(&format!(
+        "deleting azureml-fe while model services are active (--force): {}",
+        names.join(", ")
+    ));
+    Ok(active)
+}
+
+/// The TLS secret to back up, if present; refuses when it cannot be read and a backup is wanted.
+fn tls_secret(
+    current: &[Result<Option<DynamicObject>, k8s::Error>],
+    plan: &CleanupPlan,
+) -> anyhow::Result<Option<DynamicObject>> {
+    let index = AZUREML_FE
+        .iter()
+        .position(FeObject::is_tls_secret)
+        .expect("the set has the TLS secret");
+    match &current[index] {
+        Ok(secret) => Ok(secret.clone()),
+        Err(_) if plan.backup_dir.is_none() || plan.dry_run.is_dry() => Ok(None),
+        Err(e) => Err(Error::refused(
+            format!(
+                "cannot read the TLS secret to back it up: {}",
+                object_error(e)
+            ),
+            "fix access to the secret, or pass --no-backup to delete it without a copy",
+        ))
+        .context("refusing to delete anything"),
+    }
+}
+
+fn confirm(out: &mut Printer, present: &[FeObject], namespace: &str) -> anyhow::Result<()> {
+    out.info(&format!(
+        "These azureml-fe objects will be deleted (namespace `{namespace}`):"
+    ));
+    for object in present {
+        out.info(&format!("  {}", object.kubectl_name()));
+    }
+    let question = format!("delete {} azureml-fe objects", present.len());
+    if out.confirm(&question)? {
+        return Ok(());
+    }
+    Err(Error::refused(
+        "cancelled: nothing was deleted",
+        "answer `y` to delete, or pass --yes",
+    )
+    .into())
+}
+
+fn result(
+    object: FeObject,
+    namespace: &str,
+    outcome: Outcome,
+    error: Option<String>,
+) -> ObjectResult {
+    ObjectResult {
+        kind: object.kind.kind,
+        name: object.name,
+        namespace: object.kind.namespaced.then(|| namespace.to_string()),
+        result: outcome,
+        error,
+        object,
+    }
+}
+
+fn client_dry_run(
+    object: FeObject,
+    namespace: &str,
+    current: Result<Option<DynamicObject>, k8s::Error>,
+) -> ObjectResult {
+    match current {
+        Ok(Some(_)) => result(object, namespace, Outcome::WouldDelete, None),
+        Ok(None) => result(object, namespace, Outcome::AlreadyAbsent, None),
+        Err(e) => result(object, namespace, Outcome::Failed, Some(object_error(&e))),
+    }
+}
+
+/// Deletes one object and waits for it, all within the plan's timeout; never fails the others.
+async fn delete_one(
+    kube: &Kube,
+    object: FeObject,
+    namespace: &str,
+    plan: &CleanupPlan,
+) -> ObjectResult {
+    let deadline = Instant::now() + plan.timeout;
+    let server_dry_run = plan.dry_run == DryRun::Server;
+    let work = async {
+        let deletion = k8s::delete(
+            kube,
+            object.kind,
+            namespace,
+            object.name,
+            plan.propagation,
+            server_dry_run,
+        )
+        .await?;
+        Ok::<_, k8s::Error>(match deletion {
+            Deletion::AlreadyAbsent => Outcome::AlreadyAbsent,
+            Deletion::Accepted { .. } if server_dry_run => Outcome::WouldDelete,
+            Deletion::Accepted { pending: false, .. } => Outcome::Deleted,
+            Deletion::Accepted { pending: true, .. } if !plan.wait => Outcome::Deleting,
+            Deletion::Accepted { uid, pending: true } => {
+                let left = deadline
+                    .saturating_duration_since(Instant::now())
+                    .max(Duration::from_millis(1));
+                k8s::wait_until_gone(
+                    kube,
+                    object.kind,
+                    namespace,
+                    object.name,
+                    uid.as_deref(),
+                    left,
+                )
+                .await?;
+                Outcome::Deleted
+            }
+        })
+    };
+    match tokio::time::timeout_at(deadline, work).await {
+        Ok(Ok(outcome)) => result(object, namespace, outcome, None),
+        Ok(Err(e)) => result(object, namespace, Outcome::Failed, Some(object_error(&e))),
+        Err(_) => {
+            let message = format!("no answer within {}s", plan.timeout.as_secs_f64());
+            result(object, namespace, Outcome::Failed, Some(message))
+        }
+    }
+}
+
+impl Report for CleanupReport {
+    fn tables(&self, wide: bool) -> Vec<Table> {
+        let mut headers = vec!["KIND", "NAME"];
+        if wide {
+            headers.push("NAMESPACE");
+        }
+        headers.push("RESULT");
+        let mut table = Table::new(headers);
+        for row in &self.objects {
+            let mut cells = vec![row.kind.to_string(), row.name.to_string()];
+            if wide {
+                cells.push(row.namespace.clone().unwrap_or_else(|| "<cluster>".into()));
+            }
+            cells.push(match &row.error {
+                Some(e) => format!("{}: {e}", row.result.text()),
+                None => row.result.text().to_string(),
+            });
+            table.row(cells);
+        }
+        vec![table]
+    }
+
+    fn names(&self) -> Vec<String> {
+        let acted = [Outcome::Deleted, Outcome::Deleting, Outcome::WouldDelete];
+        self.objects
+            .iter()
+            .filter(|o| acted.contains(&o.result))
+            .map(|o| o.object.kubectl_name())
+            .collect()
+    }
+}

@@ -1,0 +1,480 @@
+//! The HTTP face of the fake: parses the request, records it, checks the bearer token, applies
+//! injected faults and latency, routes to discovery or to the object verbs.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use http::{HeaderMap, Method, Response, StatusCode};
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use serde_json::Value;
+
+use super::discovery::{self, Flavour};
+use super::faults::{Action, Faults, Recorded};
+use super::kinds::{self, KindDef};
+use super::status::{self, ApiError};
+use super::store::Store;
+use super::{verbs, watch};
+
+/// Response body type: whole JSON documents or a watch stream.
+pub type Body = BoxBody<Bytes, Infallible>;
+
+/// State shared by every connection.
+pub struct Shared {
+    /// Objects.
+    pub store: Mutex<Store>,
+    /// Injected faults and latency.
+    pub faults: Mutex<Faults>,
+    /// Every request seen.
+    pub journal: Mutex<Vec<Recorded>>,
+    /// Required bearer token, if any.
+    pub token: Option<String>,
+    /// Kubernetes minor version reported by `/version` (the kubectl dispatcher picks its client by it).
+    pub minor: u32,
+    /// `host:port` for `serverAddressByClientCIDRs`.
+    pub address: Mutex<String>,
+}
+
+/// One request, read whole.
+pub struct Call {
+    /// Method.
+    pub method: Method,
+    /// Path without query.
+    pub path: String,
+    raw_query: String,
+    query: HashMap<String, String>,
+    headers: HeaderMap,
+    /// Body bytes.
+    pub body: Bytes,
+}
+
+/// Percent-decodes a query component (`+` is a space, as Go's `url.ParseQuery` reads it).
+pub fn decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3])
+                    .ok()
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
+                match hex {
+                    Some(b) => {
+                        out.push(b);
+                        i += 2;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+impl Call {
+    /// A query parameter.
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.query.get(name).map(String::as_str)
+    }
+
+    /// A header as text; empty when absent.
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+
+    /// `dryRun=All`.
+    pub fn dry_run(&self) -> bool {
+        self.param("dryRun") == Some("All")
+    }
+
+    /// The field manager: `fieldManager`, else the User-Agent's product name, as the server does.
+    pub fn manager(&self) -> String {
+        match self.param("fieldManager") {
+            Some(m) if !m.is_empty() => m.to_string(),
+            _ => self
+                .header("user-agent")
+                .split('/')
+                .next()
+                .filter(|s| !s.is_empty())
+                .unwrap_or("unknown")
+                .to_string(),
+        }
+    }
+
+    /// The body as JSON (`null` when empty).
+    pub fn json(&self) -> Result<Value, ApiError> {
+        if self.body.is_empty() {
+            return Ok(Value::Null);
+        }
+        serde_json::from_slice(&self.body)
+            .map_err(|e| status::bad_request(format!("the request body is not valid JSON: {e}")))
+    }
+}
+
+/// Where a path leads.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Route {
+    /// `/version`.
+    Version,
+    /// `/api`.
+    Core,
+    /// `/apis`.
+    Groups,
+    /// `/apis/G`.
+    Group(String),
+    /// `/api/v1`, `/apis/G/V`.
+    Resources(String, String),
+    /// `/openapi/v3`.
+    OpenApiIndex,
+    /// `/openapi/v3/<gv path>`.
+    OpenApi(String),
+    /// A collection: list, watch, create, delete-collection.
+    Collection {
+        /// Kind.
+        kind: &'static KindDef,
+        /// Namespace, `None` for all namespaces or cluster-scoped.
+        namespace: Option<String>,
+    },
+    /// One object, or one of its subresources.
+    Object {
+        /// Kind.
+        kind: &'static KindDef,
+        /// Namespace (empty for cluster-scoped kinds).
+        namespace: String,
+        /// Name.
+        name: String,
+        /// `scale` or `status`.
+        sub: Option<String>,
+    },
+}
+
+/// Parses a request path.
+pub fn route(path: &str) -> Option<Route> {
+    let segments: Vec<&str> = path
+        .trim_matches('/')
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .collect();
+    let (group, version, rest) = match segments.as_slice() {
+        ["version"] => return Some(Route::Version),
+        ["api"] => return Some(Route::Core),
+        ["apis"] => return Some(Route::Groups),
+        ["apis", g] => return Some(Route::Group(g.to_string())),
+        ["api", v] => return Some(Route::Resources(String::new(), v.to_string())),
+        ["apis", g, v] => return Some(Route::Resources(g.to_string(), v.to_string())),
+        ["openapi", "v3"] => return Some(Route::OpenApiIndex),
+        ["openapi", "v3", rest @ ..] => return Some(Route::OpenApi(rest.join("/"))),
+        ["api", v, rest @ ..] => ("", *v, rest),
+        ["apis", g, v, rest @ ..] => (*g, *v, rest),
+        _ => return None,
+    };
+    let find = |plural: &str| kinds::find(group, version, plural);
+    let namespaced_list =
+        rest.len() >= 3 && rest[0] == "namespaces" && find(rest[2]).is_some_and(|k| k.namespaced);
+    let object = |kind: &'static KindDef, namespace: &str, name: &str, sub: Option<&&str>| {
+        let sub = sub.map(|s| s.to_string());
+        if sub
+            .as_deref()
+            .is_some_and(|s| !kind.subresources.contains(&s))
+        {
+            return None;
+        }
+        Some(Route::Object {
+            kind,
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+            sub,
+        })
+    };
+    if namespaced_list {
+        let kind = find(rest[2])?;
+        return match rest.len() {
+            3 => Some(Route::Collection {
+                kind,
+                namespace: Some(rest[1].to_string()),
+            }),
+            4 | 5 => object(kind, rest[1], rest[3], rest.get(4)),
+            _ => None,
+        };
+    }
+    let kind = find(rest.first()?)?;
+    match rest.len() {
+        1 => Some(Route::Collection {
+            kind,
+            namespace: None,
+        }),
+        2 | 3 if !kind.namespaced => object(kind, "", rest[1], rest.get(2)),
+        _ => None,
+    }
+}
+
+fn respond_json(code: u16, value: &Value, content_type: &str) -> Response<Body> {
+    let body = serde_json::to_vec(value).expect("JSON");
+    Response::builder()
+        .status(StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
+        .header("content-type", content_type)
+        .header("cache-control", "no-cache, private")
+        .body(Full::new(Bytes::from(body)).boxed())
+        .expect("response")
+}
+
+/// A JSON answer.
+pub fn json(code: u16, value: &Value) -> Response<Body> {
+    respond_json(code, value, "application/json")
+}
+
+/// A Status error answer.
+pub fn error(e: ApiError) -> Response<Body> {
+    json(e.code, &e.body)
+}
+
+/// Serves one request.
+pub async fn handle(
+    shared: Arc<Shared>,
+    request: hyper::Request<Incoming>,
+) -> Result<Response<Body>, Infallible> {
+    let (parts, body) = request.into_parts();
+    let body = body
+        .collect()
+        .await
+        .map(|c| c.to_bytes())
+        .unwrap_or_default();
+    let raw_query = parts.uri.query().unwrap_or("").to_string();
+    let query = raw_query
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (decode(k), decode(v)))
+        .collect();
+    let call = Call {
+        method: parts.method,
+        path: parts.uri.path().to_string(),
+        raw_query,
+        query,
+        headers: parts.headers,
+        body,
+    };
+    let index = record(&shared, &call);
+    let response = respond(&shared, &call).await;
+    if let Some(entry) = shared.journal.lock().expect("journal").get_mut(index) {
+        entry.status = response.status().as_u16();
+    }
+    Ok(response)
+}
+
+fn record(shared: &Shared, call: &Call) -> usize {
+    let body = if call.body.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&call.body)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&call.body).into_owned()))
+    };
+    let auth = call.header("authorization");
+    let entry = Recorded {
+        method: call.method.to_string(),
+        path: call.path.clone(),
+        query: call.raw_query.clone(),
+        user_agent: call.header("user-agent").to_string(),
+        content_type: call.header("content-type").to_string(),
+        accept: call.header("accept").to_string(),
+        auth_scheme: auth.split_whitespace().next().map(str::to_string),
+        body,
+        status: 0,
+    };
+    let mut journal = shared.journal.lock().expect("journal");
+    journal.push(entry);
+    journal.len() - 1
+}
+
+async fn respond(shared: &Arc<Shared>, call: &Call) -> Response<Body> {
+    let latency = shared.faults.lock().expect("faults").latency;
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    if let Some(token) = &shared.token {
+        let sent = call
+            .header("authorization")
+            .strip_prefix("Bearer ")
+            .map(str::trim);
+        if sent != Some(token.as_str()) {
+            return error(status::unauthorized());
+        }
+    }
+    let route = route(&call.path);
+    let action = shared
+        .faults
+        .lock()
+        .expect("faults")
+        .take(call.method.as_str(), &call.path);
+    match action {
+        Some(Action::Hang) => futures::future::pending::<()>().await,
+        Some(Action::Delay(delay)) => tokio::time::sleep(delay).await,
+        Some(Action::Status(code)) => {
+            let (kind, namespace, name) = match &route {
+                Some(Route::Object {
+                    kind,
+                    namespace,
+                    name,
+                    ..
+                }) => (
+                    Some(*kind),
+                    Some(namespace.as_str()).filter(|n| !n.is_empty()),
+                    name.as_str(),
+                ),
+                Some(Route::Collection { kind, namespace }) => {
+                    (Some(*kind), namespace.as_deref(), "")
+                }
+                _ => (None, None, ""),
+            };
+            return error(status::injected(
+                code,
+                kind,
+                &verb_of(call, route.as_ref()),
+                namespace,
+                name,
+            ));
+        }
+        None => {}
+    }
+    let Some(route) = route else {
+        return error(status::no_route());
+    };
+    dispatch(shared, call, route).await
+}
+
+/// The RBAC verb of a request, for Forbidden messages.
+fn verb_of(call: &Call, route: Option<&Route>) -> String {
+    let collection = matches!(route, Some(Route::Collection { .. }));
+    match call.method {
+        Method::GET if call.param("watch").is_some_and(|w| w == "true" || w == "1") => "watch",
+        Method::GET if collection => "list",
+        Method::GET => "get",
+        Method::POST => "create",
+        Method::PUT => "update",
+        Method::PATCH => "patch",
+        Method::DELETE if collection => "deletecollection",
+        Method::DELETE => "delete",
+        _ => "access",
+    }
+    .to_string()
+}
+
+async fn dispatch(shared: &Arc<Shared>, call: &Call, route: Route) -> Response<Body> {
+    let flavour = Flavour::from_accept(call.header("accept"));
+    let discovery = |doc: Value| respond_json(200, &doc, flavour.content_type());
+    let reading = call.method == Method::GET;
+    match route {
+        Route::Version if reading => json(200, &discovery::version(shared.minor)),
+        Route::Core if reading => discovery(discovery::core(
+            flavour,
+            &shared.address.lock().expect("address"),
+        )),
+        Route::Groups if reading => discovery(discovery::groups_document(flavour)),
+        Route::Group(g) if reading => discovery::group(&g)
+            .map(|d| json(200, &d))
+            .unwrap_or_else(|| error(status::no_route())),
+        Route::Resources(g, v) if reading => discovery::resource_list(&g, &v)
+            .map(|d| json(200, &d))
+            .unwrap_or_else(|| error(status::no_route())),
+        Route::OpenApiIndex if reading => json(200, &discovery::openapi_index()),
+        Route::OpenApi(path) if reading => discovery::openapi_document(&path)
+            .map(|d| json(200, &d))
+            .unwrap_or_else(|| error(status::no_route())),
+        Route::Collection { kind, namespace }
+            if reading && call.param("watch").is_some_and(|w| w == "true" || w == "1") =>
+        {
+            match watch::start(shared, call, kind, namespace) {
+                Ok(body) => Response::builder()
+                    .status(200)
+                    .header("content-type", "application/json")
+                    .header("transfer-encoding", "chunked")
+                    .body(body)
+                    .expect("response"),
+                Err(e) => error(e),
+            }
+        }
+        Route::Collection { kind, namespace } => {
+            reply(verbs::collection(shared, call, kind, namespace.as_deref()))
+        }
+        Route::Object {
+            kind,
+            namespace,
+            name,
+            sub,
+        } => reply(verbs::object(
+            shared,
+            call,
+            kind,
+            &namespace,
+            &name,
+            sub.as_deref(),
+        )),
+        _ => error(status::method_not_allowed(call.method.as_str())),
+    }
+}
+
+fn reply(result: Result<(u16, Value), ApiError>) -> Response<Body> {
+    match result {
+        Ok((code, value)) => json(code, &value),
+        Err(e) => error(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_route_like_the_api_server() {
+        let secrets = kinds::find("", "v1", "secrets").unwrap();
+        let namespaces = kinds::find("", "v1", "namespaces").unwrap();
+        assert_eq!(
+            route("/api/v1/namespaces/default/secrets"),
+            Some(Route::Collection {
+                kind: secrets,
+                namespace: Some("default".into())
+            })
+        );
+        assert_eq!(
+            route("/api/v1/secrets"),
+            Some(Route::Collection {
+                kind: secrets,
+                namespace: None
+            })
+        );
+        assert_eq!(
+            route("/api/v1/namespaces/azureml"),
+            Some(Route::Object {
+                kind: namespaces,
+                namespace: "".into(),
+                name: "azureml".into(),
+                sub: None
+            })
+        );
+        assert!(
+            matches!(route("/apis/apps/v1/namespaces/d/deployments/fe/scale"), Some(Route::Object { sub: Some(s), .. }) if s == "scale")
+        );
+        assert_eq!(
+            route("/apis/apps/v1/namespaces/d/deployments/fe/bogus"),
+            None
+        );
+        assert_eq!(route("/api/v1/namespaces/d/secrets/x/scale"), None);
+        assert_eq!(route("/version/"), Some(Route::Version));
+    }
+
+    #[test]
+    fn query_values_decode_like_go() {
+        assert_eq!(decode("metadata.name%3Dx"), "metadata.name=x");
+        assert_eq!(decode("tier+in+%28a%2Cb%29"), "tier in (a,b)");
+        assert_eq!(decode("100%"), "100%");
+    }
+}

@@ -1,0 +1,503 @@
+//! The object store: objects by kind/namespace/name with uid, resourceVersion, generation and
+//! timestamps; an event history for watches; deletion with finalizers, propagation and cascades.
+//!
+//! NB: garbage collection runs at once, inside the delete call; the real collector is asynchronous.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use serde_json::{Value, json};
+use tokio::sync::broadcast;
+
+use super::defaults;
+use super::kinds::{KINDS, KindDef};
+use super::status::{self, ApiError};
+
+/// The history kept for watches that resume from a resourceVersion.
+const HISTORY: usize = 4096;
+
+/// A watch event as stored.
+#[derive(Debug, Clone)]
+pub struct Event {
+    /// resourceVersion after the change.
+    pub rv: u64,
+    /// The object's kind.
+    pub kind: &'static KindDef,
+    /// `ADDED`, `MODIFIED` or `DELETED`.
+    pub kind_of_change: &'static str,
+    /// The object after the change (for DELETED: its last state).
+    pub object: Value,
+    /// The object before the change, for selector transitions.
+    pub previous: Option<Value>,
+}
+
+type Key = (&'static str, &'static str, String, String);
+
+/// Who becomes the owner of the fields a write sets (`metadata.managedFields`).
+#[derive(Debug, Clone, Copy)]
+pub enum Ownership<'a> {
+    /// A create, update or patch by this manager: it takes every field it changed.
+    Update(&'a str),
+    /// A server-side apply that creates the object: the manager owns exactly the applied fields.
+    Apply(&'a str, &'a Value),
+    /// Keep the `managedFields` the object already carries (computed by server-side apply).
+    AsGiven,
+}
+
+fn own(
+    ownership: Ownership,
+    old: Option<&Value>,
+    new: &mut Value,
+    kind: &KindDef,
+    subresource: Option<&str>,
+) {
+    match ownership {
+        Ownership::Update(manager) => {
+            super::managed::record_update(
+                old,
+                new,
+                manager,
+                &kind.api_version(),
+                subresource,
+                &now(),
+            );
+        }
+        Ownership::Apply(manager, config) => {
+            let entry = super::managed::Entry {
+                manager: manager.into(),
+                operation: "Apply".into(),
+                api_version: kind.api_version(),
+                subresource: None,
+                fields: super::managed::field_set(config),
+                time: now(),
+            };
+            super::managed::set_entries(new, &[entry]);
+        }
+        Ownership::AsGiven => {}
+    }
+}
+
+/// How dependents are treated when their owner is deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Propagation {
+    /// Delete the owner now, then its dependents.
+    Background,
+    /// Delete dependents, then the owner.
+    Foreground,
+    /// Keep dependents, dropping their owner reference.
+    Orphan,
+}
+
+/// All objects and their history.
+pub struct Store {
+    objects: BTreeMap<Key, Value>,
+    rv: u64,
+    next_uid: u64,
+    next_ip: u32,
+    history: VecDeque<Event>,
+    events: broadcast::Sender<Event>,
+    /// Whether Deployments report their replicas ready at once (a simulated controller).
+    pub auto_ready: bool,
+}
+
+fn key(kind: &'static KindDef, namespace: &str, name: &str) -> Key {
+    (
+        kind.group,
+        kind.plural,
+        if kind.namespaced {
+            namespace.to_string()
+        } else {
+            String::new()
+        },
+        name.to_string(),
+    )
+}
+
+/// The current time as Kubernetes writes it.
+pub fn now() -> String {
+    jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}
+
+impl Store {
+    /// An empty cluster with the namespaces every cluster has.
+    pub fn new() -> Self {
+        let (events, _) = broadcast::channel(8192);
+        let mut store = Self {
+            objects: BTreeMap::new(),
+            rv: 1000,
+            next_uid: 1,
+            next_ip: 10,
+            history: VecDeque::new(),
+            events,
+            auto_ready: true,
+        };
+        let ns = super::kinds::find("", "v1", "namespaces").expect("namespaces");
+        for name in ["default", "kube-system", "kube-public", "kube-node-lease"] {
+            let object =
+                json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}});
+            store
+                .create(ns, "", object, Ownership::Update("kube-apiserver"), false)
+                .expect("namespace");
+        }
+        store
+    }
+
+    /// The current resourceVersion.
+    pub fn resource_version(&self) -> u64 {
+        self.rv
+    }
+
+    /// The oldest resourceVersion a watch can resume from.
+    pub fn oldest_resumable(&self) -> u64 {
+        self.history.front().map(|e| e.rv - 1).unwrap_or(self.rv)
+    }
+
+    /// Events newer than `rv`, oldest first, and a receiver for the ones after them.
+    pub fn subscribe_after(&self, rv: u64) -> (Vec<Event>, broadcast::Receiver<Event>) {
+        (
+            self.history.iter().filter(|e| e.rv > rv).cloned().collect(),
+            self.events.subscribe(),
+        )
+    }
+
+    /// One object.
+    pub fn get(&self, kind: &'static KindDef, namespace: &str, name: &str) -> Option<&Value> {
+        self.objects.get(&key(kind, namespace, name))
+    }
+
+    /// Objects of a kind, in one namespace or all, sorted by namespace and name.
+    pub fn list(&self, kind: &'static KindDef, namespace: Option<&str>) -> Vec<&Value> {
+        self.objects
+            .iter()
+            .filter(|((g, p, ns, _), _)| {
+                *g == kind.group && *p == kind.plural && namespace.is_none_or(|n| n == ns)
+            })
+            .map(|(_, v)| v)
+            .collect()
+    }
+
+    fn namespace_exists(&self, namespace: &str) -> bool {
+        self.objects
+            .contains_key(&("", "namespaces", String::new(), namespace.to_string()))
+    }
+
+    fn emit(
+        &mut self,
+        kind: &'static KindDef,
+        change: &'static str,
+        object: Value,
+        previous: Option<Value>,
+    ) {
+        let event = Event {
+            rv: self.rv,
+            kind,
+            kind_of_change: change,
+            object,
+            previous,
+        };
+        if self.history.len() == HISTORY {
+            self.history.pop_front();
+        }
+        self.history.push_back(event.clone());
+        let _ = self.events.send(event);
+    }
+
+    fn bump(&mut self) -> u64 {
+        self.rv += 1;
+        self.rv
+    }
+
+    /// Creates an object (POST, or apply/PUT of a missing one). With `dry_run` nothing is stored.
+    pub fn create(
+        &mut self,
+        kind: &'static KindDef,
+        namespace: &str,
+        mut object: Value,
+        ownership: Ownership,
+        dry_run: bool,
+    ) -> Result<Value, ApiError> {
+        defaults::prepare_new(kind, namespace, &mut object)?;
+        let name = object["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        if kind.namespaced && !self.namespace_exists(namespace) {
+            return Err(status::namespace_not_found(namespace));
+        }
+        if self.get(kind, namespace, &name).is_some() {
+            return Err(status::already_exists(kind, &name));
+        }
+        let uid = format!("00000000-0000-4000-8000-{:012x}", self.next_uid);
+        let meta = object["metadata"]
+            .as_object_mut()
+            .expect("prepared metadata");
+        meta.insert("uid".into(), json!(uid));
+        meta.insert("creationTimestamp".into(), json!(now()));
+        if kind.has_generation() {
+            meta.insert("generation".into(), json!(1));
+        }
+        for server_set in [
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+            "managedFields",
+        ] {
+            meta.remove(server_set);
+        }
+        defaults::reconcile(kind, &mut object, self.auto_ready, &mut self.next_ip);
+        own(ownership, None, &mut object, kind, None);
+        if dry_run {
+            return Ok(object);
+        }
+        self.next_uid += 1;
+        object["metadata"]["resourceVersion"] = json!(self.bump().to_string());
+        self.objects
+            .insert(key(kind, namespace, &name), object.clone());
+        self.emit(kind, "ADDED", object.clone(), None);
+        Ok(object)
+    }
+
+    /// Replaces an existing object, keeping server-owned metadata; `expected_rv` is the caller's
+    /// precondition. `subresource` limits the write to `status` when set to it.
+    pub fn replace(
+        &mut self,
+        kind: &'static KindDef,
+        namespace: &str,
+        name: &str,
+        mut object: Value,
+        expected_rv: Option<&str>,
+        ownership: Ownership,
+        subresource: Option<&str>,
+        dry_run: bool,
+    ) -> Result<Value, ApiError> {
+        let current = self
+            .get(kind, namespace, name)
+            .ok_or_else(|| status::not_found(kind, name))?
+            .clone();
+        if let Some(rv) = expected_rv.filter(|rv| !rv.is_empty())
+            && current["metadata"]["resourceVersion"].as_str() != Some(rv)
+        {
+            return Err(status::conflict(kind, name));
+        }
+        defaults::prepare_update(kind, namespace, name, &mut object)?;
+        match subresource {
+            // A status write changes only status; a main-resource write never changes status.
+            Some("status") => {
+                let mut merged = current.clone();
+                merged["status"] = object.get("status").cloned().unwrap_or(Value::Null);
+                object = merged;
+            }
+            _ => match current.get("status") {
+                Some(status) => object["status"] = status.clone(),
+                None => {
+                    object.as_object_mut().expect("object").remove("status");
+                }
+            },
+        }
+        let meta = object["metadata"]
+            .as_object_mut()
+            .expect("prepared metadata");
+        let mut server_owned = vec![
+            "uid",
+            "creationTimestamp",
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+            "generation",
+        ];
+        if !matches!(ownership, Ownership::AsGiven) {
+            server_owned.push("managedFields");
+        }
+        for keep in server_owned {
+            match current["metadata"].get(keep) {
+                Some(v) => meta.insert(keep.into(), v.clone()),
+                None => meta.remove(keep),
+            };
+        }
+        if kind.has_generation() && object.get("spec") != current.get("spec") {
+            let generation = current["metadata"]["generation"].as_i64().unwrap_or(1) + 1;
+            object["metadata"]["generation"] = json!(generation);
+        }
+        // A status write is the controller speaking: do not recompute status over it.
+        defaults::reconcile(
+            kind,
+            &mut object,
+            self.auto_ready && subresource != Some("status"),
+            &mut self.next_ip,
+        );
+        own(ownership, Some(&current), &mut object, kind, subresource);
+        if dry_run {
+            return Ok(object);
+        }
+        object["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"].clone();
+        if object == current {
+            return Ok(current); // No-op writes do not bump the resourceVersion.
+        }
+        object["metadata"]["resourceVersion"] = json!(self.bump().to_string());
+        let finished = self.finished_deleting(&object);
+        self.objects
+            .insert(key(kind, namespace, name), object.clone());
+        self.emit(kind, "MODIFIED", object.clone(), Some(current));
+        if finished {
+            self.remove(kind, namespace, name);
+        }
+        Ok(object)
+    }
+
+    /// An object marked for deletion whose last finalizer is gone is deleted.
+    fn finished_deleting(&self, object: &Value) -> bool {
+        object["metadata"].get("deletionTimestamp").is_some()
+            && object["metadata"]["finalizers"]
+                .as_array()
+                .is_none_or(Vec::is_empty)
+    }
+
+    fn remove(&mut self, kind: &'static KindDef, namespace: &str, name: &str) -> Option<Value> {
+        let object = self.objects.remove(&key(kind, namespace, name))?;
+        let mut gone = object.clone();
+        gone["metadata"]["resourceVersion"] = json!(self.bump().to_string());
+        self.emit(kind, "DELETED", gone.clone(), Some(object));
+        Some(gone)
+    }
+
+    /// DELETE: honours preconditions, finalizers, propagation and namespace contents.
+    pub fn delete(
+        &mut self,
+        kind: &'static KindDef,
+        namespace: &str,
+        name: &str,
+        propagation: Propagation,
+        preconditions: (Option<&str>, Option<&str>),
+        dry_run: bool,
+    ) -> Result<Value, ApiError> {
+        let current = self
+            .get(kind, namespace, name)
+            .ok_or_else(|| status::not_found(kind, name))?
+            .clone();
+        let meta = &current["metadata"];
+        if let Some(uid) = preconditions.0
+            && meta["uid"].as_str() != Some(uid)
+        {
+            return Err(status::precondition_failed(
+                kind,
+                name,
+                "UID",
+                uid,
+                meta["uid"].as_str().unwrap_or(""),
+            ));
+        }
+        if let Some(rv) = preconditions.1
+            && meta["resourceVersion"].as_str() != Some(rv)
+        {
+            let actual = meta["resourceVersion"].as_str().unwrap_or("");
+            return Err(status::precondition_failed(
+                kind,
+                name,
+                "ResourceVersion",
+                rv,
+                actual,
+            ));
+        }
+        if dry_run {
+            return Ok(current);
+        }
+        let uid = meta["uid"].as_str().unwrap_or_default().to_string();
+        if kind.kind == "Namespace" {
+            self.delete_namespace_contents(name);
+        }
+        match propagation {
+            Propagation::Orphan => self.orphan_dependents(&uid),
+            Propagation::Background | Propagation::Foreground => self.delete_dependents(&uid),
+        }
+        if meta["finalizers"].as_array().is_some_and(|f| !f.is_empty()) {
+            // Finalizers hold the object until whoever owns them removes them.
+            if meta.get("deletionTimestamp").is_some() {
+                return Ok(current);
+            }
+            let mut marked = current.clone();
+            marked["metadata"]["deletionTimestamp"] = json!(now());
+            marked["metadata"]["deletionGracePeriodSeconds"] = json!(0);
+            marked["metadata"]["resourceVersion"] = json!(self.bump().to_string());
+            self.objects
+                .insert(key(kind, namespace, name), marked.clone());
+            self.emit(kind, "MODIFIED", marked.clone(), Some(current));
+            return Ok(marked);
+        }
+        Ok(self.remove(kind, namespace, name).expect("present"))
+    }
+
+    fn dependents(&self, owner_uid: &str) -> Vec<(&'static KindDef, String, String)> {
+        self.objects
+            .iter()
+            .filter(|(_, o)| {
+                o["metadata"]["ownerReferences"]
+                    .as_array()
+                    .is_some_and(|refs| refs.iter().any(|r| r["uid"] == owner_uid))
+            })
+            .filter_map(|((g, p, ns, name), _)| {
+                KINDS
+                    .iter()
+                    .find(|k| k.group == *g && k.plural == *p)
+                    .map(|k| (k, ns.clone(), name.clone()))
+            })
+            .collect()
+    }
+
+    fn delete_dependents(&mut self, owner_uid: &str) {
+        for (kind, ns, name) in self.dependents(owner_uid) {
+            let _ = self.delete(
+                kind,
+                &ns,
+                &name,
+                Propagation::Background,
+                (None, None),
+                false,
+            );
+        }
+    }
+
+    fn orphan_dependents(&mut self, owner_uid: &str) {
+        for (kind, ns, name) in self.dependents(owner_uid) {
+            let mut object = self.get(kind, &ns, &name).expect("listed").clone();
+            if let Some(refs) = object["metadata"]["ownerReferences"].as_array_mut() {
+                refs.retain(|r| r["uid"] != owner_uid);
+            }
+            let _ = self.replace(
+                kind,
+                &ns,
+                &name,
+                object,
+                None,
+                Ownership::Update("garbage-collector"),
+                None,
+                false,
+            );
+        }
+    }
+
+    fn delete_namespace_contents(&mut self, namespace: &str) {
+        let inside: Vec<Key> = self
+            .objects
+            .keys()
+            .filter(|(_, _, ns, _)| ns == namespace)
+            .cloned()
+            .collect();
+        for (g, p, ns, name) in inside {
+            if let Some(kind) = KINDS.iter().find(|k| k.group == g && k.plural == p) {
+                let _ = self.delete(
+                    kind,
+                    &ns,
+                    &name,
+                    Propagation::Background,
+                    (None, None),
+                    false,
+                );
+            }
+        }
+    }
+}
+
+impl Default for Store {
+    fn default() -> Self {
+        Self::new()
+    }
+}
