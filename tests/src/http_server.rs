@@ -83,7 +83,7 @@ async fn serve<H, F>(
         let handler = handler.clone();
         let acceptor = acceptor.clone();
         tokio::spawn(async move {
-            let service = service_fn(move |request| handler(request));
+            let service = service_fn(handler);
             let http = hyper::server::conn::http1::Builder::new();
             match acceptor {
                 Some(acceptor) => {

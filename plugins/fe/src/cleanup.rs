@@ -3,15 +3,12 @@
 //! Order: check model services and read the eight objects (concurrently) → refuse or ask →
 //! back up the TLS secret → delete all eight concurrently → wait for each → report per object.
 
-use std::time::Duration;
-
 use aml_core::Error;
-use aml_core::cli::{DryRun, Printer, Report, Table};
+use aml_core::cli::{DryRun, Printer, Report, Table, plural};
 use aml_core::k8s::{self, AZUREML_FE, Deletion, FeObject, Kube, ModelService};
 use anyhow::Context as _;
 use kube::api::DynamicObject;
 use serde::Serialize;
-use tokio::time::Instant;
 
 use crate::cli::CleanupPlan;
 use crate::{backup, object_error};
@@ -111,13 +108,14 @@ pub(crate) async fn run(kube: &Kube, plan: &CleanupPlan, out: &mut Printer) -> a
             .map(|o| delete_one(kube, *o, &namespace, plan));
         futures::future::join_all(deletes).await
     };
-    if plan.dry_run.is_dry() && secret.is_some() && backup_path.is_none() {
-        if let Some(dir) = &plan.backup_dir {
-            out.info(&format!(
-                "would save secret `{namespace}/azuremlfessl` to {}",
-                dir.display()
-            ));
-        }
+    if plan.dry_run.is_dry()
+        && secret.is_some()
+        && let Some(dir) = &plan.backup_dir
+    {
+        out.info(&format!(
+            "would save secret `{namespace}/azuremlfessl` to {}",
+            dir.display()
+        ));
     }
     let failed = results
         .iter()
@@ -176,14 +174,17 @@ fn check_model_services(
     }
     let names: Vec<String> = active
         .iter()
-        .map(|s| format!("{}/{} ({} replicas)", s.namespace, s.name, s.replicas))
+        .map(|s| {
+            let replicas = plural(s.replicas.max(0) as u64, "replica");
+            format!("{}/{} ({replicas})", s.namespace, s.name)
+        })
         .collect();
     if !plan.force {
         let first = &active[0];
         return Err(Error::refused(
             format!(
-                "{} model service(s) still active: {}",
-                active.len(),
+                "{} still active: {}",
+                plural(active.len() as u64, "model service"),
                 names.join(", ")
             ),
             format!(
@@ -270,55 +271,51 @@ fn client_dry_run(
     }
 }
 
-/// Deletes one object and waits for it, all within the plan's timeout; never fails the others.
+/// Deletes one object and, if it lingers, waits for it; never fails the others.
+///
+/// The DELETE and the wait are each bounded by --timeout, so a message can say which one ran out.
 async fn delete_one(
     kube: &Kube,
     object: FeObject,
     namespace: &str,
     plan: &CleanupPlan,
 ) -> ObjectResult {
-    let deadline = Instant::now() + plan.timeout;
+    let failed = |message: String| result(object, namespace, Outcome::Failed, Some(message));
     let server_dry_run = plan.dry_run == DryRun::Server;
-    let work = async {
-        let deletion = k8s::delete(
-            kube,
-            object.kind,
-            namespace,
-            object.name,
-            plan.propagation,
-            server_dry_run,
-        )
-        .await?;
-        Ok::<_, k8s::Error>(match deletion {
-            Deletion::AlreadyAbsent => Outcome::AlreadyAbsent,
-            Deletion::Accepted { .. } if server_dry_run => Outcome::WouldDelete,
-            Deletion::Accepted { pending: false, .. } => Outcome::Deleted,
-            Deletion::Accepted { pending: true, .. } if !plan.wait => Outcome::Deleting,
-            Deletion::Accepted { uid, pending: true } => {
-                let left = deadline
-                    .saturating_duration_since(Instant::now())
-                    .max(Duration::from_millis(1));
-                k8s::wait_until_gone(
-                    kube,
-                    object.kind,
-                    namespace,
-                    object.name,
-                    uid.as_deref(),
-                    left,
-                )
-                .await?;
-                Outcome::Deleted
-            }
-        })
+    let request = k8s::delete(
+        kube,
+        object.kind,
+        namespace,
+        object.name,
+        plan.propagation,
+        server_dry_run,
+    );
+    let deletion = match tokio::time::timeout(plan.timeout, request).await {
+        Err(_) => return failed(format!("no answer within {}s", plan.timeout.as_secs_f64())),
+        Ok(Err(e)) => return failed(object_error(&e)),
+        Ok(Ok(deletion)) => deletion,
     };
-    match tokio::time::timeout_at(deadline, work).await {
-        Ok(Ok(outcome)) => result(object, namespace, outcome, None),
-        Ok(Err(e)) => result(object, namespace, Outcome::Failed, Some(object_error(&e))),
-        Err(_) => {
-            let message = format!("no answer within {}s", plan.timeout.as_secs_f64());
-            result(object, namespace, Outcome::Failed, Some(message))
+    let outcome = match deletion {
+        Deletion::AlreadyAbsent => Outcome::AlreadyAbsent,
+        Deletion::Accepted { .. } if server_dry_run => Outcome::WouldDelete,
+        Deletion::Accepted { pending: false, .. } => Outcome::Deleted,
+        Deletion::Accepted { pending: true, .. } if !plan.wait => Outcome::Deleting,
+        Deletion::Accepted { uid, pending: true } => {
+            let wait = k8s::wait_until_gone(
+                kube,
+                object.kind,
+                namespace,
+                object.name,
+                uid.as_deref(),
+                plan.timeout,
+            );
+            if let Err(e) = wait.await {
+                return failed(object_error(&e));
+            }
+            Outcome::Deleted
         }
-    }
+    };
+    result(object, namespace, outcome, None)
 }
 
 impl Report for CleanupReport {

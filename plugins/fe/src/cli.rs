@@ -152,7 +152,8 @@ mod tests {
 
     #[test]
     fn flags_resolve_like_kubectl() {
-        let cases: &[(&[&str], fn(&CleanupPlan) -> bool)] = &[
+        type Check = fn(&CleanupPlan) -> bool;
+        let cases: &[(&[&str], Check)] = &[
             (&["--dry-run"], |p| p.dry_run == DryRun::Client),
             (&["--dry-run=server"], |p| p.dry_run == DryRun::Server),
             (&["--dry-run=none"], |p| p.dry_run == DryRun::None),

@@ -63,6 +63,15 @@ pub(crate) async fn run(kube: &Kube, out: &mut Printer) -> anyhow::Result<()> {
         futures::future::join_all(reads),
         k8s::list_model_services(kube)
     );
+    // When nothing at all could be read, the cause is the connection or the credential, not one
+    // object: report it as such (with its own exit code and hint).
+    if objects.iter().all(Result::is_err)
+        && let Err(e) = services
+    {
+        return Err(anyhow::Error::new(e)).context(format!(
+            "cannot read the azureml-fe objects in namespace `{namespace}`"
+        ));
+    }
     let now = jiff::Timestamp::now();
     let objects: Vec<ObjectStatus> = AZUREML_FE
         .iter()

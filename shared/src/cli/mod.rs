@@ -13,7 +13,7 @@ use std::future::Future;
 
 pub use args::{DryRun, KubeArgs, OutputArgs, parse_duration};
 pub use exit::{EXIT_CODES_HELP, ExitCode};
-pub use output::{OutputFormat, Printer, Report, Table, human_age};
+pub use output::{OutputFormat, Printer, Report, Table, human_age, plural};
 
 use crate::{Context, Env, k8s};
 
@@ -151,7 +151,8 @@ fn classify(cause: &(dyn std::error::Error + 'static)) -> (Option<ExitCode>, Opt
 fn init_tracing(verbose: u8, rust_log: Option<&str>) {
     let filter = match (rust_log, verbose) {
         (Some(filter), _) => filter.to_string(),
-        (None, 0) => "warn".into(),
+        // kube logs failed requests at ERROR; we report every error ourselves, so only with -v.
+        (None, 0) => "warn,kube_client=off".into(),
         (None, 1) => "warn,aml_core=debug,kubectl_aml_fe=debug,kube_client=debug".into(),
         (None, _) => "debug,aml_core=trace,kubectl_aml_fe=trace,kube_client=trace".into(),
     };

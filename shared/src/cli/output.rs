@@ -143,6 +143,14 @@ pub fn human_age(seconds: i64) -> String {
     }
 }
 
+/// `1 replica`, `2 replicas`: a count with its noun.
+pub fn plural(count: impl Into<u64>, noun: &str) -> String {
+    match count.into() {
+        1 => format!("1 {noun}"),
+        n => format!("{n} {noun}s"),
+    }
+}
+
 /// A writer shared with a test that reads what was written.
 #[derive(Debug, Clone, Default)]
 pub struct Captured(Arc<Mutex<Vec<u8>>>);

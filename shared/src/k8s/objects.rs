@@ -9,7 +9,6 @@ use kube::api::{
     Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, WatchEvent, WatchParams,
 };
 use kube::core::params::PropagationPolicy;
-use tokio::time::Instant;
 
 use super::{Error, Kube, Target};
 
@@ -212,13 +211,28 @@ pub async fn wait_until_gone(
     uid: Option<&str>,
     timeout: Duration,
 ) -> Result<(), Error> {
-    let target = kind.target(namespace, name);
-    let deadline = Instant::now() + timeout;
-    let timed_out = || Error::Timeout {
-        what: format!("{target} to be deleted"),
-        after: timeout,
-    };
+    let watching = watch_until_gone(kube, kind, namespace, name, uid);
+    match tokio::time::timeout(timeout, watching).await {
+        Ok(result) => result,
+        Err(_) => {
+            let what = format!("{} to be deleted", kind.target(namespace, name));
+            Err(Error::Timeout {
+                what,
+                after: timeout,
+            })
+        }
+    }
+}
+
+async fn watch_until_gone(
+    kube: &Kube,
+    kind: Kind,
+    namespace: &str,
+    name: &str,
+    uid: Option<&str>,
+) -> Result<(), Error> {
     let api = kind.api(kube, namespace);
+    let fields = format!("metadata.name={name}");
     loop {
         let Some(current) = get_opt(kube, kind, namespace, name).await? else {
             return Ok(());
@@ -226,36 +240,24 @@ pub async fn wait_until_gone(
         if uid.is_some() && current.metadata.uid.as_deref() != uid {
             return Ok(());
         }
-        let remaining = deadline.saturating_duration_since(Instant::now());
-        if remaining.is_zero() {
-            return Err(timed_out());
-        }
         let version = current.metadata.resource_version.unwrap_or_default();
-        // The server ends a watch after timeoutSeconds; kube caps it below 295.
-        let seconds = remaining.as_secs().clamp(1, 290) as u32;
-        let params = WatchParams::default()
-            .fields(&format!("metadata.name={name}"))
-            .timeout(seconds);
+        // The server ends a watch after timeoutSeconds (kube caps it below 295); then we look again.
+        let params = WatchParams::default().fields(&fields).timeout(290);
         let stream = api
             .watch(&params, &version)
             .await
-            .map_err(|e| Error::from_kube("watch", target.clone(), e))?;
-        let gone = async {
-            let mut stream = std::pin::pin!(stream);
-            while let Some(event) = stream.next().await {
-                match event {
-                    Ok(WatchEvent::Deleted(_)) => return true,
-                    Ok(WatchEvent::Error(_)) | Err(_) => return false,
-                    Ok(_) => {}
+            .map_err(|e| Error::from_kube("watch", kind.target(namespace, name), e))?;
+        let mut stream = std::pin::pin!(stream);
+        while let Some(event) = stream.next().await {
+            match event {
+                Ok(WatchEvent::Deleted(_)) => return Ok(()),
+                Ok(WatchEvent::Error(_)) | Err(_) => {
+                    // A broken watch: look again after a breath, so a failing server is not hammered.
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    break;
                 }
+                Ok(_) => {}
             }
-            false
-        };
-        match tokio::time::timeout_at(deadline, gone).await {
-            Ok(true) => return Ok(()),
-            // The watch ended or broke: look again, after a breath so a broken server is not hammered.
-            Ok(false) => tokio::time::sleep(Duration::from_millis(100).min(remaining)).await,
-            Err(_) => return Err(timed_out()),
         }
     }
 }

@@ -88,7 +88,7 @@ fn aggregated_resource(kind: &KindDef) -> Value {
         "resource": kind.plural,
         "responseKind": {"group": kind.group, "version": kind.version, "kind": kind.kind},
         "scope": if kind.namespaced { "Namespaced" } else { "Cluster" },
-        "singularResource": kind.singular,
+        "singularResource": kind.singular(),
         "verbs": VERBS,
     });
     if !kind.short_names.is_empty() {
@@ -173,7 +173,7 @@ pub fn resource_list(group: &str, version: &str) -> Option<Value> {
     }
     let mut resources = Vec::new();
     for kind in kinds {
-        let mut r = json!({"name": kind.plural, "singularName": kind.singular, "namespaced": kind.namespaced, "kind": kind.kind, "verbs": VERBS});
+        let mut r = json!({"name": kind.plural, "singularName": kind.singular(), "namespaced": kind.namespaced, "kind": kind.kind, "verbs": VERBS});
         if !kind.short_names.is_empty() {
             r["shortNames"] = json!(kind.short_names);
         }

@@ -95,6 +95,12 @@ pub struct Recorded {
     pub body: Value,
     /// Status answered; 0 while pending or when the request hung.
     pub status: u16,
+    /// When the request arrived.
+    #[serde(skip)]
+    pub received: std::time::Instant,
+    /// When it was answered (`None` while pending or hung).
+    #[serde(skip)]
+    pub answered: Option<std::time::Instant>,
 }
 
 impl Recorded {

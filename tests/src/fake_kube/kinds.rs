@@ -12,8 +12,6 @@ pub struct KindDef {
     pub kind: &'static str,
     /// Plural resource name (URL segment).
     pub plural: &'static str,
-    /// Singular resource name.
-    pub singular: &'static str,
     /// Namespaced or cluster-scoped.
     pub namespaced: bool,
     /// kubectl short names.
@@ -23,6 +21,11 @@ pub struct KindDef {
 }
 
 impl KindDef {
+    /// Singular resource name, as discovery reports it.
+    pub fn singular(&self) -> String {
+        self.kind.to_ascii_lowercase()
+    }
+
     /// `apps/v1` or `v1`.
     pub fn api_version(&self) -> String {
         if self.group.is_empty() {
@@ -52,7 +55,6 @@ const fn def(
     version: &'static str,
     kind: &'static str,
     plural: &'static str,
-    singular: &'static str,
     namespaced: bool,
     short_names: &'static [&'static str],
     subresources: &'static [&'static str],
@@ -62,127 +64,30 @@ const fn def(
         version,
         kind,
         plural,
-        singular,
         namespaced,
         short_names,
         subresources,
     }
 }
 
+const RBAC: &str = "rbac.authorization.k8s.io";
+
 /// Every kind the fake serves.
+#[rustfmt::skip]
 pub static KINDS: &[KindDef] = &[
-    def(
-        "",
-        "v1",
-        "Namespace",
-        "namespaces",
-        "namespace",
-        false,
-        &["ns"],
-        &["status"],
-    ),
-    def(
-        "",
-        "v1",
-        "Node",
-        "nodes",
-        "node",
-        false,
-        &["no"],
-        &["status"],
-    ),
-    def(
-        "",
-        "v1",
-        "ServiceAccount",
-        "serviceaccounts",
-        "serviceaccount",
-        true,
-        &["sa"],
-        &[],
-    ),
-    def(
-        "",
-        "v1",
-        "Service",
-        "services",
-        "service",
-        true,
-        &["svc"],
-        &["status"],
-    ),
-    def("", "v1", "Secret", "secrets", "secret", true, &[], &[]),
-    def(
-        "",
-        "v1",
-        "ConfigMap",
-        "configmaps",
-        "configmap",
-        true,
-        &["cm"],
-        &[],
-    ),
-    def("", "v1", "Pod", "pods", "pod", true, &["po"], &["status"]),
-    def(
-        "",
-        "v1",
-        "Endpoints",
-        "endpoints",
-        "endpoints",
-        true,
-        &["ep"],
-        &[],
-    ),
-    def(
-        "apps",
-        "v1",
-        "Deployment",
-        "deployments",
-        "deployment",
-        true,
-        &["deploy"],
-        &["scale", "status"],
-    ),
-    def(
-        "rbac.authorization.k8s.io",
-        "v1",
-        "ClusterRole",
-        "clusterroles",
-        "clusterrole",
-        false,
-        &[],
-        &[],
-    ),
-    def(
-        "rbac.authorization.k8s.io",
-        "v1",
-        "ClusterRoleBinding",
-        "clusterrolebindings",
-        "clusterrolebinding",
-        false,
-        &[],
-        &[],
-    ),
-    def(
-        "autoscaling",
-        "v2",
-        "HorizontalPodAutoscaler",
-        "horizontalpodautoscalers",
-        "horizontalpodautoscaler",
-        true,
-        &["hpa"],
-        &["status"],
-    ),
-    def(
-        "coordination.k8s.io",
-        "v1",
-        "Lease",
-        "leases",
-        "lease",
-        true,
-        &[],
-        &[],
-    ),
+    def("", "v1", "Namespace", "namespaces", false, &["ns"], &["status"]),
+    def("", "v1", "Node", "nodes", false, &["no"], &["status"]),
+    def("", "v1", "ServiceAccount", "serviceaccounts", true, &["sa"], &[]),
+    def("", "v1", "Service", "services", true, &["svc"], &["status"]),
+    def("", "v1", "Secret", "secrets", true, &[], &[]),
+    def("", "v1", "ConfigMap", "configmaps", true, &["cm"], &[]),
+    def("", "v1", "Pod", "pods", true, &["po"], &["status"]),
+    def("", "v1", "Endpoints", "endpoints", true, &["ep"], &[]),
+    def("apps", "v1", "Deployment", "deployments", true, &["deploy"], &["scale", "status"]),
+    def(RBAC, "v1", "ClusterRole", "clusterroles", false, &[], &[]),
+    def(RBAC, "v1", "ClusterRoleBinding", "clusterrolebindings", false, &[], &[]),
+    def("autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers", true, &["hpa"], &["status"]),
+    def("coordination.k8s.io", "v1", "Lease", "leases", true, &[], &[]),
 ];
 
 /// The kind served at `group/version/plural`.

@@ -348,6 +348,8 @@ pub struct Conflict {
     pub manager: String,
     /// The apiVersion it used.
     pub api_version: String,
+    /// The subresource it wrote through, if any.
+    pub subresource: Option<String>,
     /// The contested field.
     pub path: FieldPath,
 }
@@ -375,6 +377,7 @@ pub fn apply(
                 conflicts.push(Conflict {
                     manager: entry.manager.clone(),
                     api_version: entry.api_version.clone(),
+                    subresource: entry.subresource.clone(),
                     path: path.clone(),
                 });
             }

@@ -41,7 +41,7 @@ use crate::http_server::HttpServer;
 use crate::tls::TestTls;
 pub use faults::{Action, Recorded};
 use server::Shared;
-use store::{Ownership, Store};
+use store::{Ownership, Store, Write};
 
 /// How to start the fake.
 #[derive(Debug, Clone)]
@@ -186,10 +186,7 @@ impl FakeKube {
                         &namespace,
                         &name,
                         with_status,
-                        None,
-                        Ownership::Update("seed"),
-                        Some("status"),
-                        false,
+                        Write::by(Ownership::Update("seed")).through(Some("status")),
                     )
                     .expect("seed status");
             }
@@ -236,12 +233,25 @@ impl FakeKube {
                 namespace,
                 name,
                 object,
-                None,
-                Ownership::Update("test-controller"),
-                None,
-                false,
+                Write::by(Ownership::Update("test-controller")),
             )
             .expect("update");
+    }
+
+    /// Deletes an object out of band (background propagation), as another client would.
+    pub fn delete(&self, api_version: &str, kind: &str, namespace: &str, name: &str) {
+        let kind = kinds::find_kind(api_version, kind).expect("a served kind");
+        let mut store = self.shared.store.lock().expect("store");
+        store
+            .delete(
+                kind,
+                namespace,
+                name,
+                store::Propagation::Background,
+                (None, None),
+                false,
+            )
+            .expect("delete");
     }
 
     /// Deployments report their replicas ready at once (default) or never.

@@ -267,6 +267,7 @@ pub async fn handle(
     let response = respond(&shared, &call).await;
     if let Some(entry) = shared.journal.lock().expect("journal").get_mut(index) {
         entry.status = response.status().as_u16();
+        entry.answered = Some(std::time::Instant::now());
     }
     Ok(response)
 }
@@ -289,6 +290,8 @@ fn record(shared: &Shared, call: &Call) -> usize {
         auth_scheme: auth.split_whitespace().next().map(str::to_string),
         body,
         status: 0,
+        received: std::time::Instant::now(),
+        answered: None,
     };
     let mut journal = shared.journal.lock().expect("journal");
     journal.push(entry);

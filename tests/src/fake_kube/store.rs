@@ -76,6 +76,52 @@ fn own(
     }
 }
 
+/// How a replace is done: its precondition, owner, subresource and dry-run flag.
+#[derive(Debug, Clone, Copy)]
+pub struct Write<'a> {
+    /// The resourceVersion the caller read; a different current one is a conflict.
+    pub expected_rv: Option<&'a str>,
+    /// Who owns the changed fields.
+    pub ownership: Ownership<'a>,
+    /// `status` limits the write to status; `scale` records the manager with that subresource.
+    pub subresource: Option<&'a str>,
+    /// `dryRun=All`: check and answer, store nothing.
+    pub dry_run: bool,
+}
+
+impl<'a> Write<'a> {
+    /// A write owned as given, with no precondition, on the main resource, for real.
+    pub fn by(ownership: Ownership<'a>) -> Self {
+        Self {
+            expected_rv: None,
+            ownership,
+            subresource: None,
+            dry_run: false,
+        }
+    }
+
+    /// Requires the object to still be at this resourceVersion.
+    pub fn expecting(self, expected_rv: Option<&'a str>) -> Self {
+        Self {
+            expected_rv,
+            ..self
+        }
+    }
+
+    /// Writes through a subresource.
+    pub fn through(self, subresource: Option<&'a str>) -> Self {
+        Self {
+            subresource,
+            ..self
+        }
+    }
+
+    /// Only checks, when `dry_run`.
+    pub fn dry(self, dry_run: bool) -> Self {
+        Self { dry_run, ..self }
+    }
+}
+
 /// How dependents are treated when their owner is deleted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Propagation {
@@ -257,19 +303,21 @@ impl Store {
         Ok(object)
     }
 
-    /// Replaces an existing object, keeping server-owned metadata; `expected_rv` is the caller's
-    /// precondition. `subresource` limits the write to `status` when set to it.
+    /// Replaces an existing object, keeping server-owned metadata.
     pub fn replace(
         &mut self,
         kind: &'static KindDef,
         namespace: &str,
         name: &str,
         mut object: Value,
-        expected_rv: Option<&str>,
-        ownership: Ownership,
-        subresource: Option<&str>,
-        dry_run: bool,
+        write: Write,
     ) -> Result<Value, ApiError> {
+        let Write {
+            expected_rv,
+            ownership,
+            subresource,
+            dry_run,
+        } = write;
         let current = self
             .get(kind, namespace, name)
             .ok_or_else(|| status::not_found(kind, name))?
@@ -466,10 +514,7 @@ impl Store {
                 &ns,
                 &name,
                 object,
-                None,
-                Ownership::Update("garbage-collector"),
-                None,
-                false,
+                Write::by(Ownership::Update("garbage-collector")),
             );
         }
     }

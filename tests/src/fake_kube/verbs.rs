@@ -11,7 +11,7 @@ use super::patch::{json_patch, merge_patch, strategic_merge};
 use super::selectors::{FieldSelector, LabelSelector};
 use super::server::{Call, Shared};
 use super::status::{self, ApiError};
-use super::store::{Ownership, Propagation, Store, now};
+use super::store::{Ownership, Propagation, Store, Write, now};
 
 type Answer = Result<(u16, Value), ApiError>;
 
@@ -202,10 +202,10 @@ pub fn object(
                 namespace,
                 name,
                 body,
-                expected.as_deref(),
-                Ownership::Update(&manager),
-                sub,
-                call.dry_run(),
+                Write::by(Ownership::Update(&manager))
+                    .expecting(expected.as_deref())
+                    .through(sub)
+                    .dry(call.dry_run()),
             )?;
             Ok((200, replaced))
         }
@@ -274,10 +274,9 @@ fn patch(
         namespace,
         name,
         patched,
-        None,
-        Ownership::Update(&call.manager()),
-        sub,
-        call.dry_run(),
+        Write::by(Ownership::Update(&call.manager()))
+            .through(sub)
+            .dry(call.dry_run()),
     )?;
     Ok((200, replaced))
 }
@@ -336,16 +335,17 @@ fn apply(
                 namespace,
                 name,
                 result,
-                None,
-                Ownership::AsGiven,
-                None,
-                call.dry_run(),
+                Write::by(Ownership::AsGiven).dry(call.dry_run()),
             )?;
             Ok((200, replaced))
         }
         Err(conflicts) => {
-            let manager_of = |c: &managed::Conflict| {
-                format!("conflict with \"{}\" using {}", c.manager, c.api_version)
+            let manager_of = |c: &managed::Conflict| match &c.subresource {
+                Some(sub) => format!(
+                    "conflict with \"{}\" with subresource \"{sub}\" using {}",
+                    c.manager, c.api_version
+                ),
+                None => format!("conflict with \"{}\" using {}", c.manager, c.api_version),
             };
             let fields: Vec<String> = conflicts.iter().map(|c| display_path(&c.path)).collect();
             let message = if conflicts.len() == 1 {
@@ -431,10 +431,9 @@ fn write_scale(
         namespace,
         name,
         updated,
-        None,
-        Ownership::Update(&call.manager()),
-        Some("scale"),
-        call.dry_run(),
+        Write::by(Ownership::Update(&call.manager()))
+            .through(Some("scale"))
+            .dry(call.dry_run()),
     )?;
     Ok((200, scale_of(&result)))
 }

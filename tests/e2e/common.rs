@@ -1,0 +1,111 @@
+//! Helpers shared by the end-to-end tests.
+
+use aml_core::k8s::{AZUREML_FE, FeObject};
+use aml_tests::{FakeKube, Outcome, TestContext};
+use serde_json::Value;
+
+/// The demo installation: the eight azureml-fe objects in `default`, model service `ws1/sentiment`.
+pub const DEMO: &str = include_str!("../../scripts/demo/azureml-fe.yaml");
+
+/// `kubectl aml fe`.
+pub type Fe = kubectl_aml_fe::Cli;
+
+/// A fake cluster seeded with the demo installation.
+pub fn demo() -> TestContext {
+    let ctx = TestContext::new();
+    ctx.kube.seed_yaml(DEMO);
+    ctx
+}
+
+/// The demo, with its model service scaled to zero so cleanup may proceed.
+pub fn demo_idle() -> TestContext {
+    let ctx = demo();
+    scale(&ctx.kube, "ws1", "sentiment", 0);
+    ctx
+}
+
+/// Sets a Deployment's replicas directly in the fake.
+pub fn scale(kube: &FakeKube, namespace: &str, name: &str, replicas: i64) {
+    kube.update("apps/v1", "Deployment", namespace, name, |d| {
+        d["spec"]["replicas"] = replicas.into()
+    });
+}
+
+fn api_version(object: &FeObject) -> String {
+    if object.kind.group.is_empty() {
+        object.kind.version.to_string()
+    } else {
+        format!("{}/{}", object.kind.group, object.kind.version)
+    }
+}
+
+/// The stored state of one azureml-fe object in `namespace`.
+pub fn fe_object(kube: &FakeKube, object: &FeObject, namespace: &str) -> Option<Value> {
+    kube.get(
+        &api_version(object),
+        object.kind.kind,
+        if object.kind.namespaced {
+            namespace
+        } else {
+            ""
+        },
+        object.name,
+    )
+}
+
+/// How many of the eight azureml-fe objects exist in `namespace`.
+pub fn fe_present(kube: &FakeKube, namespace: &str) -> usize {
+    AZUREML_FE
+        .iter()
+        .filter(|o| fe_object(kube, o, namespace).is_some())
+        .count()
+}
+
+/// The API path of an azureml-fe object.
+pub fn path_of(object: &FeObject, namespace: &str) -> String {
+    let base = if object.kind.group.is_empty() {
+        "/api/v1".to_string()
+    } else {
+        format!("/apis/{}/{}", object.kind.group, object.kind.version)
+    };
+    match object.kind.namespaced {
+        true => format!(
+            "{base}/namespaces/{namespace}/{}/{}",
+            object.kind.plural, object.name
+        ),
+        false => format!("{base}/{}/{}", object.kind.plural, object.name),
+    }
+}
+
+/// The azureml-fe object with this kind and name.
+pub fn fe(kind: &str, name: &str) -> FeObject {
+    *AZUREML_FE
+        .iter()
+        .find(|o| o.kind.kind == kind && o.name == name)
+        .expect("an azureml-fe object")
+}
+
+/// Requests with this method seen by the fake.
+pub fn count(kube: &FakeKube, method: &str) -> usize {
+    kube.requests()
+        .iter()
+        .filter(|r| r.method == method)
+        .count()
+}
+
+/// Asserts the exit code, showing the whole outcome when it differs.
+#[track_caller]
+pub fn assert_code(outcome: &Outcome, code: u8) {
+    assert_eq!(outcome.code, code, "unexpected exit code\n{outcome}");
+}
+
+/// The row for `name` of `kind` in a table.
+pub fn row<'a>(table: &'a str, kind: &str, name: &str) -> &'a str {
+    table
+        .lines()
+        .find(|l| {
+            let cells: Vec<&str> = l.split_whitespace().collect();
+            cells.first() == Some(&kind) && cells.get(1) == Some(&name)
+        })
+        .unwrap_or_else(|| panic!("no row for {kind} {name} in\n{table}"))
+}

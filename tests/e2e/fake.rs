@@ -1,0 +1,393 @@
+//! The fake API server seen through kube-rs: the behaviours the plugins rely on, as the real
+//! server shows them (Status errors, conflicts, selectors, paging, patches, deletion, watch).
+
+use aml_tests::FakeKube;
+use aml_tests::fake_kube::Options;
+use futures::{StreamExt, TryStreamExt};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::api::{
+    Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, Preconditions, WatchEvent,
+    WatchParams,
+};
+use serde_json::json;
+
+async fn client(fake: &FakeKube) -> kube::Client {
+    aml_core::init_crypto();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kc");
+    fake.write_kubeconfig(&path, None).unwrap();
+    let options = aml_core::k8s::ClientOptions {
+        kubeconfig: Some(path),
+        ..Default::default()
+    };
+    aml_core::k8s::connect(&options).await.unwrap().client
+}
+
+fn cm(name: &str, labels: serde_json::Value) -> ConfigMap {
+    serde_json::from_value(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "labels": labels}, "data": {"k": "v"}})).unwrap()
+}
+
+fn api_error(e: kube::Error) -> Box<kube::core::Status> {
+    match e {
+        kube::Error::Api(status) => status,
+        other => panic!("expected a Status error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn create_get_conflict_and_not_found_answer_like_the_api_server() {
+    let fake = FakeKube::start();
+    let api: Api<ConfigMap> = Api::namespaced(client(&fake).await, "default");
+    let created = api
+        .create(&PostParams::default(), &cm("a", json!({})))
+        .await
+        .unwrap();
+    let meta = &created.metadata;
+    assert!(
+        meta.uid.is_some() && meta.resource_version.is_some() && meta.creation_timestamp.is_some()
+    );
+
+    let again = api_error(
+        api.create(&PostParams::default(), &cm("a", json!({})))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(
+        (again.code, again.reason.as_str(), again.message.as_str()),
+        (409, "AlreadyExists", "configmaps \"a\" already exists")
+    );
+
+    let mut stale = created.clone();
+    api.replace("a", &PostParams::default(), &created)
+        .await
+        .unwrap();
+    stale.data = Some([("k".to_string(), "changed".to_string())].into());
+    api.replace("a", &PostParams::default(), &stale)
+        .await
+        .unwrap();
+    stale.data = Some([("k".to_string(), "again".to_string())].into());
+    let conflict = api_error(
+        api.replace("a", &PostParams::default(), &stale)
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!((conflict.code, conflict.reason.as_str()), (409, "Conflict"));
+    assert!(conflict.message.ends_with("the object has been modified; please apply your changes to the latest version and try again"));
+
+    let missing = api_error(api.get("nope").await.unwrap_err());
+    assert_eq!(
+        (
+            missing.code,
+            missing.reason.as_str(),
+            missing.message.as_str()
+        ),
+        (404, "NotFound", "configmaps \"nope\" not found")
+    );
+    let other_ns: Api<ConfigMap> = Api::namespaced(api.clone().into_client(), "absent");
+    let no_ns = api_error(
+        other_ns
+            .create(&PostParams::default(), &cm("a", json!({})))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(no_ns.message, "namespaces \"absent\" not found");
+}
+
+#[tokio::test]
+async fn lists_filter_by_label_and_field_and_page_with_continue() {
+    let fake = FakeKube::start();
+    let api: Api<ConfigMap> = Api::namespaced(client(&fake).await, "default");
+    for (i, tier) in ["gpu", "cpu", "gpu", "gpu", "cpu"].iter().enumerate() {
+        api.create(
+            &PostParams::default(),
+            &cm(&format!("cm{i}"), json!({"tier": tier})),
+        )
+        .await
+        .unwrap();
+    }
+    let names = |list: kube::core::ObjectList<ConfigMap>| {
+        list.items
+            .into_iter()
+            .map(|c| c.metadata.name.unwrap())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        names(
+            api.list(&ListParams::default().labels("tier=gpu"))
+                .await
+                .unwrap()
+        ),
+        ["cm0", "cm2", "cm3"]
+    );
+    assert_eq!(
+        names(
+            api.list(&ListParams::default().labels("tier notin (gpu)"))
+                .await
+                .unwrap()
+        ),
+        ["cm1", "cm4"]
+    );
+    assert_eq!(
+        names(
+            api.list(&ListParams::default().fields("metadata.name=cm3"))
+                .await
+                .unwrap()
+        ),
+        ["cm3"]
+    );
+
+    let first = api.list(&ListParams::default().limit(2)).await.unwrap();
+    assert_eq!(first.metadata.remaining_item_count, Some(3));
+    let token = first.metadata.continue_.clone().unwrap();
+    let second = api
+        .list(&ListParams::default().limit(2).continue_token(&token))
+        .await
+        .unwrap();
+    assert_eq!(names(first), ["cm0", "cm1"]);
+    assert_eq!(names(second), ["cm2", "cm3"]);
+
+    let bad = api_error(
+        api.list(&ListParams::default().fields("data.k=v"))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(
+        (bad.code, bad.message.as_str()),
+        (400, "field label not supported: data.k")
+    );
+}
+
+#[tokio::test]
+async fn patches_merge_json_strategic_and_apply() {
+    let fake = FakeKube::start();
+    let api: Api<ConfigMap> = Api::namespaced(client(&fake).await, "default");
+    api.create(&PostParams::default(), &cm("p", json!({"a": "1"})))
+        .await
+        .unwrap();
+    let merged = api
+        .patch(
+            "p",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"labels": {"a": null, "b": "2"}}})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        merged.metadata.labels,
+        Some([("b".to_string(), "2".to_string())].into())
+    );
+    let ops = json!([{"op": "replace", "path": "/data/k", "value": "w"}, {"op": "test", "path": "/data/k", "value": "w"}]);
+    let request = http::Request::patch("/api/v1/namespaces/default/configmaps/p")
+        .header("content-type", "application/json-patch+json")
+        .body(serde_json::to_vec(&ops).unwrap())
+        .unwrap();
+    let patched: ConfigMap = api.clone().into_client().request(request).await.unwrap();
+    assert_eq!(patched.data.unwrap()["k"], "w");
+    let strategic = api
+        .patch(
+            "p",
+            &PatchParams::default(),
+            &Patch::Strategic(json!({"data": {"z": "1"}})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(strategic.data.unwrap().len(), 2);
+
+    let applied = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "p"}, "data": {"k": "mine"}});
+    let conflict = api_error(
+        api.patch("p", &PatchParams::apply("tool"), &Patch::Apply(&applied))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(conflict.code, 409);
+    assert!(
+        conflict.message.starts_with(
+            "Apply failed with 1 conflict: conflict with \"kubectl-aml\" using v1: .data.k"
+        ),
+        "{}",
+        conflict.message
+    );
+    let forced = api
+        .patch(
+            "p",
+            &PatchParams::apply("tool").force(),
+            &Patch::Apply(&applied),
+        )
+        .await
+        .unwrap();
+    assert_eq!(forced.data.unwrap()["k"], "mine");
+    let managers: Vec<String> = forced
+        .metadata
+        .managed_fields
+        .unwrap()
+        .into_iter()
+        .filter_map(|m| m.manager)
+        .collect();
+    assert!(managers.contains(&"tool".to_string()), "{managers:?}");
+}
+
+#[tokio::test]
+async fn deletes_honour_preconditions_dry_run_and_finalizers() {
+    let fake = FakeKube::start();
+    let api: Api<ConfigMap> = Api::namespaced(client(&fake).await, "default");
+    api.create(&PostParams::default(), &cm("d", json!({})))
+        .await
+        .unwrap();
+
+    let wrong = DeleteParams {
+        preconditions: Some(Preconditions {
+            uid: Some("other".into()),
+            resource_version: None,
+        }),
+        ..Default::default()
+    };
+    let conflict = api_error(api.delete("d", &wrong).await.unwrap_err());
+    assert_eq!((conflict.code, conflict.reason.as_str()), (409, "Conflict"));
+    assert!(
+        conflict
+            .message
+            .contains("Precondition failed: UID in precondition: other")
+    );
+
+    api.delete(
+        "d",
+        &DeleteParams {
+            dry_run: true,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(
+        api.get_opt("d").await.unwrap().is_some(),
+        "dryRun=All changes nothing"
+    );
+
+    api.patch(
+        "d",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"finalizers": ["example.com/x"]}})),
+    )
+    .await
+    .unwrap();
+    let pending = api
+        .delete("d", &DeleteParams::default())
+        .await
+        .unwrap()
+        .left()
+        .unwrap();
+    assert!(pending.metadata.deletion_timestamp.is_some());
+    assert!(
+        api.get_opt("d").await.unwrap().is_some(),
+        "held by its finalizer"
+    );
+    api.patch(
+        "d",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"finalizers": null}})),
+    )
+    .await
+    .unwrap();
+    assert!(
+        api.get_opt("d").await.unwrap().is_none(),
+        "gone once the finalizer is removed"
+    );
+}
+
+#[tokio::test]
+async fn watch_streams_events_from_a_resource_version() {
+    let fake = FakeKube::start();
+    let api: Api<ConfigMap> = Api::namespaced(client(&fake).await, "default");
+    let first = api
+        .create(&PostParams::default(), &cm("w", json!({})))
+        .await
+        .unwrap();
+    let version = first.metadata.resource_version.unwrap();
+    api.patch(
+        "w",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"data": {"k": "2"}})),
+    )
+    .await
+    .unwrap();
+    api.delete("w", &DeleteParams::default()).await.unwrap();
+    let params = WatchParams::default().fields("metadata.name=w").timeout(2);
+    let events: Vec<String> = api
+        .watch(&params, &version)
+        .await
+        .unwrap()
+        .map_ok(|e| {
+            match e {
+                WatchEvent::Added(_) => "ADDED",
+                WatchEvent::Modified(_) => "MODIFIED",
+                WatchEvent::Deleted(_) => "DELETED",
+                WatchEvent::Bookmark(_) => "BOOKMARK",
+                WatchEvent::Error(_) => "ERROR",
+            }
+            .to_string()
+        })
+        .take(2)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(events, ["MODIFIED", "DELETED"]);
+
+    let stale = api
+        .watch(&WatchParams::default().timeout(1), "1")
+        .await
+        .unwrap();
+    let first_event = Box::pin(stale).next().await.unwrap().unwrap();
+    assert!(
+        matches!(first_event, WatchEvent::Error(e) if e.code == 410),
+        "a too-old resourceVersion is 410 Gone"
+    );
+}
+
+#[tokio::test]
+async fn scale_subresource_reads_and_writes_replicas() {
+    let fake = FakeKube::start();
+    fake.seed_yaml(crate::common::DEMO);
+    let api: Api<Deployment> = Api::namespaced(client(&fake).await, "default");
+    let scale = api.get_scale("azureml-fe").await.unwrap();
+    assert_eq!(scale.spec.unwrap().replicas, Some(3));
+    api.patch_scale(
+        "azureml-fe",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec": {"replicas": 1}})),
+    )
+    .await
+    .unwrap();
+    let deployment = api.get("azureml-fe").await.unwrap();
+    assert_eq!(deployment.spec.unwrap().replicas, Some(1));
+    assert_eq!(deployment.metadata.generation, Some(2));
+}
+
+#[tokio::test]
+async fn a_required_token_is_checked() {
+    let fake = FakeKube::start_with(Options {
+        tls: true,
+        token: Some("s3cret".into()),
+        ..Options::default()
+    });
+    let api: Api<ConfigMap> = Api::namespaced(client(&fake).await, "default");
+    assert!(api.list(&ListParams::default()).await.is_ok());
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kc");
+    std::fs::write(
+        &path,
+        fake.kubeconfig(None)
+            .replace("token: s3cret", "token: wrong"),
+    )
+    .unwrap();
+    let options = aml_core::k8s::ClientOptions {
+        kubeconfig: Some(path),
+        ..Default::default()
+    };
+    let wrong: Api<ConfigMap> = Api::namespaced(
+        aml_core::k8s::connect(&options).await.unwrap().client,
+        "default",
+    );
+    let denied = api_error(wrong.list(&ListParams::default()).await.unwrap_err());
+    assert_eq!((denied.code, denied.reason.as_str()), (401, "Unauthorized"));
+}

@@ -1,0 +1,610 @@
+//! `kubectl aml fe cleanup`: every behaviour the issue names, each failure mode included.
+
+use std::time::Duration;
+
+use aml_core::k8s::AZUREML_FE;
+use aml_tests::fake_kube::Action;
+use serde_json::{Value, json};
+
+use crate::common::{
+    Fe, assert_code, count, demo, demo_idle, fe, fe_object, fe_present, path_of, row,
+};
+
+fn backup_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(dir)
+        .map(|d| d.map(|e| e.unwrap().path()).collect())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn refuses_while_a_model_service_is_active_and_names_it() {
+    let ctx = demo();
+    let out = ctx.run::<Fe>(&["cleanup", "--yes"]).await;
+    assert_code(&out, 1);
+    assert!(
+        out.stderr
+            .starts_with("error: 1 model service still active: ws1/sentiment (1 replica)\nhint: "),
+        "{out}"
+    );
+    assert!(
+        out.stderr
+            .contains("kubectl scale deployment/sentiment -n ws1 --replicas=0"),
+        "{out}"
+    );
+    assert_eq!(count(&ctx.kube, "DELETE"), 0);
+    assert_eq!(fe_present(&ctx.kube, "default"), 8);
+}
+
+#[tokio::test]
+async fn deletes_all_eight_once_model_services_are_scaled_to_zero() {
+    let ctx = demo_idle();
+    let backups = ctx.path("backups");
+    std::fs::create_dir(&backups).unwrap();
+    let out = ctx
+        .run::<Fe>(&[
+            "cleanup",
+            "--yes",
+            "--backup-dir",
+            backups.to_str().unwrap(),
+        ])
+        .await;
+    assert_code(&out, 0);
+    for object in AZUREML_FE {
+        assert!(
+            row(&out.stdout, object.kind.kind, object.name).ends_with("deleted"),
+            "{out}"
+        );
+    }
+    assert_eq!(fe_present(&ctx.kube, "default"), 0);
+    assert_eq!(count(&ctx.kube, "DELETE"), 8);
+    assert!(
+        ctx.kube
+            .get("apps/v1", "Deployment", "ws1", "sentiment")
+            .is_some(),
+        "model services are left alone"
+    );
+}
+
+#[tokio::test]
+async fn force_deletes_while_model_services_are_active_with_a_warning() {
+    let ctx = demo();
+    let out = ctx
+        .run::<Fe>(&["cleanup", "--yes", "--force", "--no-backup"])
+        .await;
+    assert_code(&out, 0);
+    assert!(out.stderr.contains("warning: deleting azureml-fe while model services are active (--force): ws1/sentiment (1 replica)"), "{out}");
+    assert_eq!(fe_present(&ctx.kube, "default"), 0);
+}
+
+#[tokio::test]
+async fn saves_the_tls_secret_to_a_private_restorable_file_before_deleting_it() {
+    let ctx = demo_idle();
+    let original = ctx
+        .kube
+        .get("v1", "Secret", "default", "azuremlfessl")
+        .unwrap();
+    let dir = ctx.path("b");
+    std::fs::create_dir(&dir).unwrap();
+    let out = ctx
+        .run::<Fe>(&[
+            "cleanup",
+            "--yes",
+            "--backup-dir",
+            dir.to_str().unwrap(),
+            "-o",
+            "json",
+        ])
+        .await;
+    assert_code(&out, 0);
+    let files = backup_files(&dir);
+    assert_eq!(files.len(), 1, "{out}");
+    let file = &files[0];
+    assert!(
+        out.stderr.contains(&format!(
+            "saved secret `default/azuremlfessl` to {}",
+            file.display()
+        )),
+        "{out}"
+    );
+    let report: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(report["backup"], json!(file.display().to_string()));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(file).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    let saved: Value = serde_saphyr::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+    assert_eq!(saved["data"], original["data"]);
+    assert_eq!(
+        (saved["kind"].as_str(), saved["metadata"]["name"].as_str()),
+        (Some("Secret"), Some("azuremlfessl"))
+    );
+    assert_eq!(
+        saved["metadata"].get("resourceVersion"),
+        None,
+        "restorable with `kubectl create -f`"
+    );
+    // Restore it through the API as `kubectl create -f` would, and get the same bytes back.
+    ctx.kube.seed([saved]);
+    assert_eq!(
+        ctx.kube
+            .get("v1", "Secret", "default", "azuremlfessl")
+            .unwrap()["data"],
+        original["data"]
+    );
+}
+
+#[tokio::test]
+async fn no_backup_deletes_the_secret_without_a_file() {
+    let ctx = demo_idle();
+    let dir = ctx.path("b");
+    std::fs::create_dir(&dir).unwrap();
+    let out = ctx.run::<Fe>(&["cleanup", "--yes", "--no-backup"]).await;
+    assert_code(&out, 0);
+    assert!(
+        backup_files(&dir).is_empty() && !out.stderr.contains("saved"),
+        "{out}"
+    );
+    assert_eq!(fe_present(&ctx.kube, "default"), 0);
+}
+
+#[tokio::test]
+async fn refuses_to_delete_anything_when_the_backup_cannot_be_written() {
+    let ctx = demo_idle();
+    // A directory nobody, root included, can create files in.
+    let out = ctx
+        .run::<Fe>(&["cleanup", "--yes", "--backup-dir", "/proc/self"])
+        .await;
+    assert_code(&out, 1);
+    assert!(out.stderr.starts_with("error: refusing to delete anything: the TLS secret could not be backed up\n  caused by: failed to create the backup file `/proc/self/azuremlfessl-default-"), "{out}");
+    assert_eq!(count(&ctx.kube, "DELETE"), 0);
+    assert_eq!(fe_present(&ctx.kube, "default"), 8);
+
+    let out = ctx
+        .run::<Fe>(&[
+            "cleanup",
+            "--yes",
+            "--backup-dir",
+            ctx.path("missing").to_str().unwrap(),
+        ])
+        .await;
+    assert_code(&out, 2);
+    assert!(out.stderr.contains("does not exist or is not a directory\nhint: create it, pass another --backup-dir, or --no-backup"), "{out}");
+    assert_eq!(count(&ctx.kube, "DELETE"), 0);
+}
+
+#[tokio::test]
+async fn refuses_when_the_secret_cannot_be_read_for_its_backup() {
+    let ctx = demo_idle();
+    let secret = path_of(&fe("Secret", "azuremlfessl"), "default");
+    ctx.kube.fail_next("GET", &secret, 1, 403);
+    let out = ctx
+        .run::<Fe>(&[
+            "cleanup",
+            "--yes",
+            "--backup-dir",
+            ctx.path("").to_str().unwrap(),
+        ])
+        .await;
+    assert_code(&out, 1);
+    assert!(
+        out.stderr.contains(
+            "cannot read the TLS secret to back it up: secrets \"azuremlfessl\" is forbidden"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.stderr
+            .contains("hint: fix access to the secret, or pass --no-backup"),
+        "{out}"
+    );
+    assert_eq!(count(&ctx.kube, "DELETE"), 0);
+
+    ctx.kube.fail_next("GET", &secret, 1, 403);
+    let out = ctx.run::<Fe>(&["cleanup", "--yes", "--no-backup"]).await;
+    assert_code(&out, 0);
+    assert_eq!(fe_present(&ctx.kube, "default"), 0);
+}
+
+#[tokio::test]
+async fn is_idempotent_absent_objects_are_reported_not_errors() {
+    let ctx = demo_idle();
+    let first = ctx.run::<Fe>(&["cleanup", "--yes", "--no-backup"]).await;
+    assert_code(&first, 0);
+    let again = ctx.run::<Fe>(&["cleanup", "--yes", "--no-backup"]).await;
+    assert_code(&again, 0);
+    assert_eq!(
+        again
+            .stdout
+            .lines()
+            .filter(|l| l.ends_with("already absent"))
+            .count(),
+        8,
+        "{again}"
+    );
+}
+
+#[tokio::test]
+async fn deletes_what_is_there_and_reports_what_was_not() {
+    let ctx = demo_idle();
+    // A half-finished script already deleted two of the eight.
+    ctx.kube
+        .delete("v1", "ConfigMap", "default", "azuremlfeconfig");
+    ctx.kube.delete(
+        "rbac.authorization.k8s.io/v1",
+        "ClusterRole",
+        "",
+        "azureml-fe-role",
+    );
+    let out = ctx.run::<Fe>(&["cleanup", "--yes", "--no-backup"]).await;
+    assert_code(&out, 0);
+    assert!(
+        row(&out.stdout, "ConfigMap", "azuremlfeconfig").ends_with("already absent"),
+        "{out}"
+    );
+    assert!(
+        row(&out.stdout, "ClusterRole", "azureml-fe-role").ends_with("already absent"),
+        "{out}"
+    );
+    assert_eq!(
+        out.stdout
+            .lines()
+            .filter(|l| l.ends_with(" deleted"))
+            .count(),
+        6,
+        "{out}"
+    );
+    assert_eq!(fe_present(&ctx.kube, "default"), 0);
+}
+
+#[tokio::test]
+async fn client_dry_run_sends_no_change() {
+    let ctx = demo_idle();
+    let dir = ctx.path("b");
+    std::fs::create_dir(&dir).unwrap();
+    let out = ctx
+        .run::<Fe>(&[
+            "cleanup",
+            "--dry-run",
+            "--backup-dir",
+            dir.to_str().unwrap(),
+        ])
+        .await;
+    assert_code(&out, 0);
+    assert_eq!(
+        out.stdout
+            .lines()
+            .filter(|l| l.ends_with("would delete"))
+            .count(),
+        8,
+        "{out}"
+    );
+    assert!(
+        out.stderr.contains(&format!(
+            "would save secret `default/azuremlfessl` to {}",
+            dir.display()
+        )),
+        "{out}"
+    );
+    assert!(
+        ctx.kube.requests().iter().all(|r| r.method == "GET"),
+        "only reads were sent"
+    );
+    assert_eq!(fe_present(&ctx.kube, "default"), 8);
+    assert!(backup_files(&dir).is_empty());
+}
+
+#[tokio::test]
+async fn server_dry_run_asks_the_server_with_dry_run_all_and_changes_nothing() {
+    let ctx = demo_idle();
+    let dir = ctx.path("b");
+    std::fs::create_dir(&dir).unwrap();
+    let out = ctx
+        .run::<Fe>(&[
+            "cleanup",
+            "--dry-run=server",
+            "--backup-dir",
+            dir.to_str().unwrap(),
+        ])
+        .await;
+    assert_code(&out, 0);
+    let deletes: Vec<_> = ctx
+        .kube
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "DELETE")
+        .collect();
+    assert_eq!(deletes.len(), 8);
+    assert!(
+        deletes
+            .iter()
+            .all(|r| r.param("dryRun").as_deref() == Some("All")
+                || r.body["dryRun"] == json!(["All"])),
+        "{deletes:?}"
+    );
+    assert_eq!(
+        out.stdout
+            .lines()
+            .filter(|l| l.ends_with("would delete"))
+            .count(),
+        8,
+        "{out}"
+    );
+    assert_eq!(fe_present(&ctx.kube, "default"), 8);
+    assert!(backup_files(&dir).is_empty());
+}
+
+#[tokio::test]
+async fn asks_on_a_terminal_and_acts_only_on_yes() {
+    let ctx = demo_idle();
+    let out = ctx
+        .run_answering::<Fe>(&["cleanup", "--no-backup"], Some("n\n"))
+        .await;
+    assert_code(&out, 1);
+    assert!(out.stderr.contains("  configmap/azuremlfeconfig\nDelete 8 azureml-fe objects? [y/N]: error: cancelled: nothing was deleted"), "{out}");
+    assert_eq!(count(&ctx.kube, "DELETE"), 0);
+
+    let out = ctx
+        .run_answering::<Fe>(&["cleanup", "--no-backup"], Some("y\n"))
+        .await;
+    assert_code(&out, 0);
+    assert_eq!(fe_present(&ctx.kube, "default"), 0);
+}
+
+#[tokio::test]
+async fn refuses_without_a_terminal_and_without_yes() {
+    let ctx = demo_idle();
+    let out = ctx.run::<Fe>(&["cleanup", "--no-backup"]).await;
+    assert_code(&out, 2);
+    assert!(out.stderr.contains("error: refusing to delete 8 azureml-fe objects without confirmation: stdin is not a terminal\nhint: pass --yes"), "{out}");
+    assert_eq!(count(&ctx.kube, "DELETE"), 0);
+}
+
+#[tokio::test]
+async fn a_forbidden_object_does_not_stop_the_others_and_a_rerun_finishes() {
+    let ctx = demo_idle();
+    let secret = path_of(&fe("Secret", "azuremlfessl"), "default");
+    ctx.kube.fail_next("DELETE", &secret, 1, 403);
+    let out = ctx.run::<Fe>(&["cleanup", "--yes", "--no-backup"]).await;
+    assert_code(&out, 1);
+    assert!(row(&out.stdout, "Secret", "azuremlfessl").contains("failed: secrets \"azuremlfessl\" is forbidden: User \"fake-user\" cannot delete resource \"secrets\""), "{out}");
+    assert!(
+        row(&out.stdout, "ConfigMap", "azuremlfeconfig").ends_with("deleted"),
+        "{out}"
+    );
+    assert!(out.stderr.contains("error: 1 of 8 azureml-fe objects were not deleted\nhint: fix the cause shown above and run the same command again"), "{out}");
+    assert_eq!(fe_present(&ctx.kube, "default"), 1);
+
+    let again = ctx.run::<Fe>(&["cleanup", "--yes", "--no-backup"]).await;
+    assert_code(&again, 0);
+    assert!(
+        row(&again.stdout, "Secret", "azuremlfessl").ends_with("deleted"),
+        "{again}"
+    );
+    assert_eq!(
+        again
+            .stdout
+            .lines()
+            .filter(|l| l.ends_with("already absent"))
+            .count(),
+        7,
+        "{again}"
+    );
+}
+
+#[tokio::test]
+async fn a_server_error_on_one_object_is_reported_per_object() {
+    let ctx = demo_idle();
+    let deployment = path_of(&fe("Deployment", "azureml-fe"), "default");
+    ctx.kube.fail_next("DELETE", &deployment, 1, 500);
+    let out = ctx
+        .run::<Fe>(&["cleanup", "--yes", "--no-backup", "-o", "json"])
+        .await;
+    assert_code(&out, 1);
+    let report: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(report["failed"], 1);
+    let failed: Vec<&Value> = report["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["result"] == "failed")
+        .collect();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0]["kind"], "Deployment");
+    assert_eq!(
+        failed[0]["error"],
+        "Internal error occurred: injected fault (InternalError, 500)"
+    );
+    assert_eq!(fe_present(&ctx.kube, "default"), 1);
+}
+
+#[tokio::test]
+async fn a_hanging_request_times_out_without_holding_up_the_others() {
+    let ctx = demo_idle();
+    ctx.kube.hang_next(
+        "DELETE",
+        &path_of(&fe("ServiceAccount", "azureml-fe"), "default"),
+        1,
+    );
+    let out = ctx
+        .run::<Fe>(&["cleanup", "--yes", "--no-backup", "--timeout", "1s"])
+        .await;
+    assert_code(&out, 1);
+    assert!(
+        row(&out.stdout, "ServiceAccount", "azureml-fe").ends_with("failed: no answer within 1s"),
+        "{out}"
+    );
+    assert_eq!(
+        out.stdout
+            .lines()
+            .filter(|l| l.ends_with(" deleted"))
+            .count(),
+        7,
+        "{out}"
+    );
+}
+
+#[tokio::test]
+async fn deletes_are_sent_together_not_one_after_another() {
+    let ctx = demo_idle();
+    ctx.kube.inject(
+        Some("DELETE"),
+        "/*",
+        8,
+        Action::Delay(Duration::from_millis(300)),
+    );
+    let out = ctx.run::<Fe>(&["cleanup", "--yes", "--no-backup"]).await;
+    assert_code(&out, 0);
+    let deletes: Vec<_> = ctx
+        .kube
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "DELETE")
+        .collect();
+    let last_sent = deletes.iter().map(|r| r.received).max().unwrap();
+    let first_answered = deletes.iter().filter_map(|r| r.answered).min().unwrap();
+    assert!(
+        last_sent < first_answered,
+        "all eight DELETEs reached the server before any was answered"
+    );
+}
+
+#[tokio::test]
+async fn waits_until_an_object_held_by_a_finalizer_is_gone() {
+    let ctx = demo_idle();
+    ctx.kube
+        .update("v1", "ConfigMap", "default", "azuremlfeconfig", |cm| {
+            cm["metadata"]["finalizers"] = json!(["example.com/hold"])
+        });
+    let cleanup = ctx.run::<Fe>(&["cleanup", "--yes", "--no-backup"]);
+    let controller = async {
+        // Play the finalizer's controller: once deletion is requested, finish and release.
+        loop {
+            let cm = ctx
+                .kube
+                .get("v1", "ConfigMap", "default", "azuremlfeconfig")
+                .unwrap();
+            if cm["metadata"].get("deletionTimestamp").is_some() {
+                ctx.kube
+                    .update("v1", "ConfigMap", "default", "azuremlfeconfig", |cm| {
+                        cm["metadata"]["finalizers"] = json!([])
+                    });
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    let (out, ()) = tokio::join!(cleanup, controller);
+    assert_code(&out, 0);
+    assert!(
+        row(&out.stdout, "ConfigMap", "azuremlfeconfig").ends_with("deleted"),
+        "{out}"
+    );
+    assert!(
+        ctx.kube
+            .get("v1", "ConfigMap", "default", "azuremlfeconfig")
+            .is_none()
+    );
+    assert!(
+        ctx.kube
+            .requests()
+            .iter()
+            .any(|r| r.param("watch").is_some()),
+        "waited with a watch, not by polling"
+    );
+}
+
+#[tokio::test]
+async fn gives_up_waiting_after_the_timeout_or_not_at_all_with_wait_false() {
+    let ctx = demo_idle();
+    ctx.kube
+        .update("v1", "ConfigMap", "default", "azuremlfeconfig", |cm| {
+            cm["metadata"]["finalizers"] = json!(["example.com/hold"])
+        });
+    let out = ctx
+        .run::<Fe>(&["cleanup", "--yes", "--no-backup", "--timeout", "1s"])
+        .await;
+    assert_code(&out, 1);
+    assert!(row(&out.stdout, "ConfigMap", "azuremlfeconfig").contains("failed: timed out after 1s waiting for configmap `default/azuremlfeconfig` to be deleted"), "{out}");
+
+    let out = ctx
+        .run::<Fe>(&["cleanup", "--yes", "--no-backup", "--wait=false"])
+        .await;
+    assert_code(&out, 0);
+    assert!(
+        row(&out.stdout, "ConfigMap", "azuremlfeconfig").ends_with("deleting"),
+        "{out}"
+    );
+}
+
+#[tokio::test]
+async fn cascade_chooses_what_happens_to_the_pods() {
+    let ctx = demo_idle();
+    let uid = fe_object(&ctx.kube, &fe("Deployment", "azureml-fe"), "default").unwrap()["metadata"]
+        ["uid"]
+        .clone();
+    let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "azureml-fe-abc", "namespace": "default",
+        "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "azureml-fe", "uid": uid}]},
+        "spec": {"containers": [{"name": "fe", "image": "fe"}]}});
+    ctx.kube.seed([pod]);
+    let out = ctx
+        .run::<Fe>(&["cleanup", "--yes", "--no-backup", "--cascade", "orphan"])
+        .await;
+    assert_code(&out, 0);
+    let delete = ctx
+        .kube
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "DELETE" && r.path.contains("deployments"))
+        .unwrap();
+    assert_eq!(delete.body["propagationPolicy"], "Orphan");
+    let orphan = ctx
+        .kube
+        .get("v1", "Pod", "default", "azureml-fe-abc")
+        .expect("orphaned pod stays");
+    assert_eq!(orphan["metadata"].get("ownerReferences"), Some(&json!([])));
+}
+
+#[tokio::test]
+async fn background_cascade_removes_the_pods_too() {
+    let ctx = demo_idle();
+    let uid = fe_object(&ctx.kube, &fe("Deployment", "azureml-fe"), "default").unwrap()["metadata"]
+        ["uid"]
+        .clone();
+    ctx.kube.seed([json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "azureml-fe-abc", "namespace": "default",
+        "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "azureml-fe", "uid": uid}]}})]);
+    let out = ctx.run::<Fe>(&["cleanup", "--yes", "--no-backup"]).await;
+    assert_code(&out, 0);
+    assert!(
+        ctx.kube
+            .get("v1", "Pod", "default", "azureml-fe-abc")
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn refuses_when_model_services_cannot_be_checked_unless_forced() {
+    let ctx = demo_idle();
+    ctx.kube
+        .fail_next("GET", "/apis/apps/v1/deployments", 1, 403);
+    let out = ctx.run::<Fe>(&["cleanup", "--yes", "--no-backup"]).await;
+    assert_code(&out, 3);
+    assert!(out.stderr.starts_with("error: cannot tell whether model services are still active\n  caused by: failed to list deployments.apps in all namespaces\n  caused by: deployments.apps is forbidden"), "{out}");
+    assert!(out.stderr.contains("hint: check your permissions: `kubectl auth can-i list deployments.apps --all-namespaces`"), "{out}");
+    assert_eq!(count(&ctx.kube, "DELETE"), 0);
+
+    ctx.kube
+        .fail_next("GET", "/apis/apps/v1/deployments", 1, 403);
+    let out = ctx
+        .run::<Fe>(&["cleanup", "--yes", "--no-backup", "--force"])
+        .await;
+    assert_code(&out, 0);
+    assert!(
+        out.stderr
+            .contains("warning: cannot check for active model services (--force given, going on)"),
+        "{out}"
+    );
+}

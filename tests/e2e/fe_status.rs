@@ -1,0 +1,182 @@
+//! `kubectl aml fe status`.
+
+use aml_tests::TestContext;
+use serde_json::Value;
+
+use crate::common::{DEMO, Fe, assert_code, demo, row};
+
+#[tokio::test]
+async fn status_shows_each_object_and_model_services_per_namespace() {
+    let ctx = demo();
+    let out = ctx.run::<Fe>(&["status"]).await;
+    assert_code(&out, 0);
+    assert!(
+        row(&out.stdout, "Deployment", "azureml-fe")
+            .contains("3/3 ready, image mcr.microsoft.com/azureml/azureml-fe:demo"),
+        "{out}"
+    );
+    assert!(
+        row(&out.stdout, "Service", "azureml-fe").contains("LoadBalancer 10.96."),
+        "{out}"
+    );
+    assert!(
+        row(&out.stdout, "Service", "azureml-fe").contains("external 20.61.10.24"),
+        "{out}"
+    );
+    assert!(
+        row(&out.stdout, "Service", "azureml-fe-int-http").contains("ClusterIP 10.96."),
+        "{out}"
+    );
+    assert!(
+        row(&out.stdout, "Secret", "azuremlfessl").ends_with("keys: cert.pem, key.pem"),
+        "{out}"
+    );
+    assert!(
+        row(&out.stdout, "ClusterRole", "azureml-fe-role").contains("present"),
+        "{out}"
+    );
+    assert!(out.stdout.contains("NAMESPACE   MODEL SERVICES   ACTIVE   REPLICAS\nws1         1                1        1"), "{out}");
+    assert_eq!(out.stderr, "", "stderr carries nothing on success");
+}
+
+#[tokio::test]
+async fn status_never_shows_secret_values() {
+    let ctx = demo();
+    let secret = ctx
+        .kube
+        .get("v1", "Secret", "default", "azuremlfessl")
+        .unwrap();
+    let cert = secret["data"]["cert.pem"].as_str().unwrap().to_string();
+    for format in ["table", "wide", "json", "yaml"] {
+        let out = ctx.run::<Fe>(&["status", "-o", format]).await;
+        assert_code(&out, 0);
+        assert!(
+            !out.stdout.contains(&cert[..40]) && !out.stdout.contains("BEGIN"),
+            "-o {format} leaked the secret\n{out}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn status_reports_absent_objects_on_an_empty_cluster() {
+    let ctx = TestContext::new();
+    let out = ctx.run::<Fe>(&["status"]).await;
+    assert_code(&out, 0);
+    assert_eq!(
+        out.stdout
+            .lines()
+            .filter(|l| l.contains(" absent "))
+            .count(),
+        8,
+        "{out}"
+    );
+    assert!(
+        out.stdout
+            .contains("none found (no Deployment labelled isazuremlapp=true)"),
+        "{out}"
+    );
+}
+
+#[tokio::test]
+async fn status_json_is_for_scripts() {
+    let ctx = demo();
+    let out = ctx.run::<Fe>(&["status", "-o", "json"]).await;
+    assert_code(&out, 0);
+    let report: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(report["namespace"], "default");
+    assert_eq!(report["objects"].as_array().unwrap().len(), 8);
+    let deployment = &report["objects"][5];
+    assert_eq!(
+        (deployment["kind"].as_str(), deployment["status"].as_str()),
+        (Some("Deployment"), Some("present"))
+    );
+    assert_eq!(deployment["details"]["readyReplicas"], 3);
+    assert_eq!(
+        report["objects"][1]["namespace"],
+        Value::Null,
+        "ClusterRole is cluster-scoped"
+    );
+    assert_eq!(
+        report["objects"][6]["details"]["keys"],
+        serde_json::json!(["cert.pem", "key.pem"])
+    );
+    assert_eq!(
+        report["modelServices"][0]["services"][0]["name"],
+        "sentiment"
+    );
+    assert_eq!(report["modelServices"][0]["active"], 1);
+}
+
+#[tokio::test]
+async fn status_name_output_lists_present_objects_like_kubectl() {
+    let ctx = demo();
+    let out = ctx.run::<Fe>(&["status", "-o", "name"]).await;
+    assert_code(&out, 0);
+    assert!(
+        out.stdout.starts_with(
+            "serviceaccount/azureml-fe\nclusterrole.rbac.authorization.k8s.io/azureml-fe-role\n"
+        ),
+        "{out}"
+    );
+    assert!(out.stdout.contains("deployment.apps/azureml-fe\n"), "{out}");
+}
+
+#[tokio::test]
+async fn status_reads_the_namespace_from_the_flag_or_the_context() {
+    let ctx = TestContext::new();
+    ctx.kube
+        .seed_yaml("apiVersion: v1\nkind: Namespace\nmetadata: {name: azureml}");
+    ctx.kube
+        .seed_yaml(&DEMO.replace("namespace: default", "namespace: azureml"));
+    let out = ctx
+        .run::<Fe>(&["status", "-n", "azureml", "-o", "json"])
+        .await;
+    let report: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(report["objects"][0]["status"], "present", "{out}");
+
+    let kubeconfig = ctx.path("azureml-context");
+    ctx.kube
+        .write_kubeconfig(&kubeconfig, Some("azureml"))
+        .unwrap();
+    let flag = kubeconfig.to_str().unwrap();
+    let out = ctx
+        .run::<Fe>(&["status", "--kubeconfig", flag, "-o", "json"])
+        .await;
+    let report: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(
+        (
+            report["namespace"].as_str(),
+            report["objects"][0]["status"].as_str()
+        ),
+        (Some("azureml"), Some("present")),
+        "{out}"
+    );
+}
+
+#[tokio::test]
+async fn status_marks_unreadable_objects_and_exits_1() {
+    let ctx = demo();
+    ctx.kube.fail_next(
+        "GET",
+        "/api/v1/namespaces/default/secrets/azuremlfessl",
+        1,
+        403,
+    );
+    let out = ctx.run::<Fe>(&["status"]).await;
+    assert_code(&out, 1);
+    let secret = row(&out.stdout, "Secret", "azuremlfessl");
+    assert!(
+        secret.contains("unknown") && secret.contains("secrets \"azuremlfessl\" is forbidden"),
+        "{out}"
+    );
+    assert!(
+        row(&out.stdout, "ConfigMap", "azuremlfeconfig").contains("present"),
+        "the other rows are still shown\n{out}"
+    );
+    assert!(
+        out.stderr.starts_with(
+            "error: incomplete status for namespace `default`\n  caused by: could not read 1 of 8"
+        ),
+        "{out}"
+    );
+}
