@@ -193,6 +193,19 @@ impl FakeKube {
         }
     }
 
+    /// Seeds the objects of a multi-document YAML that do not exist yet (to restore a fixture).
+    pub fn seed_missing_yaml(&self, text: &str) {
+        let documents: Vec<Value> = serde_saphyr::from_multiple(text).expect("seed YAML");
+        let missing = documents.into_iter().filter(|d| !d.is_null()).filter(|d| {
+            let namespace = d["metadata"]["namespace"].as_str().unwrap_or("default");
+            let kind = kind_of(d);
+            let namespace = if kind.namespaced { namespace } else { "" };
+            let name = d["metadata"]["name"].as_str().unwrap_or_default();
+            self.shared.store.lock().expect("store").get(kind, namespace, name).is_none()
+        });
+        self.seed(missing.collect::<Vec<_>>());
+    }
+
     /// Seeds from multi-document YAML.
     pub fn seed_yaml(&self, text: &str) {
         let documents: Vec<Value> = serde_saphyr::from_multiple(text).expect("seed YAML");

@@ -1,0 +1,60 @@
+# kubectl-aml — `make` lists the targets.
+PLUGINS := fe
+PREFIX  ?= $(HOME)/.local
+BINDIR  := $(PREFIX)/bin
+# cargo-nextest when present (it is on our machines), else cargo test.
+TEST    := $(shell cargo nextest --version >/dev/null 2>&1 && echo "cargo nextest run --workspace" || echo "cargo test --workspace")
+
+.PHONY: help build release install uninstall test test-unit test-e2e lint fmt check-tls doc bench demo clean ci
+
+help: ## this list
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+build: ## debug build of every crate
+	cargo build --workspace
+
+release: ## optimised plugin binaries in target/release
+	cargo build --release $(addprefix -p kubectl-aml-,$(PLUGINS))
+
+install: release ## put the plugins in $(PREFIX)/bin (default ~/.local/bin) so `kubectl aml <verb>` works
+	install -d $(BINDIR)
+	install -m 0755 $(addprefix target/release/kubectl-aml-,$(PLUGINS)) $(BINDIR)/
+	@case ":$$PATH:" in *":$(BINDIR):"*) ;; *) echo "note: add $(BINDIR) to PATH so kubectl finds the plugins";; esac
+
+uninstall: ## remove the installed plugins
+	rm -f $(addprefix $(BINDIR)/kubectl-aml-,$(PLUGINS))
+
+test: ## every test: unit and end-to-end (needs kubectl and openssl, which the machines have)
+	$(TEST)
+
+test-unit: ## unit tests only
+	$(TEST) --lib --bins
+
+test-e2e: ## end-to-end tests against the fake API server and the real kubectl
+	$(TEST) -p aml-tests --test e2e
+
+lint: check-tls ## formatting, clippy, one TLS stack
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets --locked -- -D warnings
+
+fmt: ## format the code
+	cargo fmt --all
+
+check-tls: ## fail if aws-lc-rs or openssl-sys entered the dependency tree
+	scripts/check-tls.sh
+
+doc: ## API docs of every crate
+	cargo doc --workspace --no-deps --document-private-items
+
+bench: ## time `kubectl aml fe cleanup` against kubectl (release builds; not a test)
+	cargo build --release -p kubectl-aml-fe
+	cargo build --release -p aml-tests --bin bench-fe
+	target/release/bench-fe
+
+demo: ## the plugins against a local sandbox API server, no cluster needed
+	scripts/demo.sh
+
+clean: ## remove build output
+	cargo clean
+
+ci: lint test ## what CI runs
