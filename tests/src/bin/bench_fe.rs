@@ -74,7 +74,13 @@ fn ms(d: Duration) -> f64 {
 }
 
 /// Runs `command` once per run; `before` restores the cluster first, untimed.
-fn measure(name: &str, runs: usize, kube: &FakeKube, before: &dyn Fn(), command: &dyn Fn() -> Command) -> Result {
+fn measure(
+    name: &str,
+    runs: usize,
+    kube: &FakeKube,
+    before: &dyn Fn(),
+    command: &dyn Fn() -> Command,
+) -> Result {
     let mut times = Vec::new();
     let mut requests = 0;
     for _ in 0..runs {
@@ -84,25 +90,38 @@ fn measure(name: &str, runs: usize, kube: &FakeKube, before: &dyn Fn(), command:
         let output = command().output().expect("run contestant");
         let took = started.elapsed();
         if !output.status.success() {
-            eprintln!("{name} failed: {}\n{}", output.status, String::from_utf8_lossy(&output.stderr));
+            eprintln!(
+                "{name} failed: {}\n{}",
+                output.status,
+                String::from_utf8_lossy(&output.stderr)
+            );
             std::process::exit(1);
         }
         times.push(took);
         requests = kube.requests().len();
     }
-    Result { name: name.to_string(), times, requests }
+    Result {
+        name: name.to_string(),
+        times,
+        requests,
+    }
 }
 
 fn plugin_path() -> PathBuf {
     let me = std::env::current_exe().expect("own path");
     let path = me.with_file_name("kubectl-aml-fe");
-    assert!(path.exists(), "build the plugin first: cargo build --release -p kubectl-aml-fe");
+    assert!(
+        path.exists(),
+        "build the plugin first: cargo build --release -p kubectl-aml-fe"
+    );
     path
 }
 
 fn kubectl(dir: &Path, kubeconfig: &Path) -> Command {
     let mut command = Command::new("kubectl");
-    command.env("KUBECONFIG", kubeconfig).env("KUBECACHEDIR", dir.join("cache"));
+    command
+        .env("KUBECONFIG", kubeconfig)
+        .env("KUBECACHEDIR", dir.join("cache"));
     command
 }
 
@@ -110,28 +129,42 @@ fn main() {
     let args = Args::parse();
     let kube = FakeKube::start();
     kube.seed_yaml(DEMO);
-    kube.update("apps/v1", "Deployment", "ws1", "sentiment", |d| d["spec"]["replicas"] = 0.into());
+    kube.update("apps/v1", "Deployment", "ws1", "sentiment", |d| {
+        d["spec"]["replicas"] = 0.into()
+    });
     let dir = tempfile::tempdir().expect("temp dir");
     let kubeconfig = dir.path().join("kubeconfig");
-    kube.write_kubeconfig(&kubeconfig, None).expect("kubeconfig");
+    kube.write_kubeconfig(&kubeconfig, None)
+        .expect("kubeconfig");
     let backups = dir.path().join("backups");
     std::fs::create_dir(&backups).expect("backup dir");
     let plugin = plugin_path();
     let restore = || kube.seed_missing_yaml(DEMO);
 
     // Warm kubectl's discovery cache, as on any workstation that used the cluster before.
-    let warm = kubectl(dir.path(), &kubeconfig).args(["get", "cm"]).output().expect("kubectl");
-    assert!(warm.status.success(), "kubectl does not work against the fake: {}", String::from_utf8_lossy(&warm.stderr));
+    let warm = kubectl(dir.path(), &kubeconfig)
+        .args(["get", "cm"])
+        .output()
+        .expect("kubectl");
+    assert!(
+        warm.status.success(),
+        "kubectl does not work against the fake: {}",
+        String::from_utf8_lossy(&warm.stderr)
+    );
     kube.set_latency(Duration::from_millis(args.latency_ms));
 
     let plugin_run = || {
         let mut c = Command::new(&plugin);
-        c.args(["cleanup", "--yes", "--backup-dir"]).arg(&backups).env("KUBECONFIG", &kubeconfig);
+        c.args(["cleanup", "--yes", "--backup-dir"])
+            .arg(&backups)
+            .env("KUBECONFIG", &kubeconfig);
         c
     };
     let script = || {
         let mut c = Command::new("bash");
-        c.args(["-c", DOCS_SCRIPT]).env("KUBECONFIG", &kubeconfig).env("KUBECACHEDIR", dir.path().join("cache"));
+        c.args(["-c", DOCS_SCRIPT])
+            .env("KUBECONFIG", &kubeconfig)
+            .env("KUBECACHEDIR", dir.path().join("cache"));
         c
     };
     let one = || {
@@ -140,9 +173,27 @@ fn main() {
         c
     };
     let results = [
-        measure("kubectl aml fe cleanup --yes", args.runs, &kube, &restore, &plugin_run),
-        measure("docs: 8 kubectl delete lines (bash)", args.runs, &kube, &restore, &script),
-        measure("one kubectl delete naming all 8", args.runs, &kube, &restore, &one),
+        measure(
+            "kubectl aml fe cleanup --yes",
+            args.runs,
+            &kube,
+            &restore,
+            &plugin_run,
+        ),
+        measure(
+            "docs: 8 kubectl delete lines (bash)",
+            args.runs,
+            &kube,
+            &restore,
+            &script,
+        ),
+        measure(
+            "one kubectl delete naming all 8",
+            args.runs,
+            &kube,
+            &restore,
+            &one,
+        ),
     ];
     let nothing = || {};
     let startup = [
@@ -151,20 +202,40 @@ fn main() {
             c.arg("--help");
             c
         }),
-        measure("kubectl version --client", args.runs, &kube, &nothing, &|| {
-            let mut c = kubectl(dir.path(), &kubeconfig);
-            c.args(["version", "--client"]);
-            c
-        }),
+        measure(
+            "kubectl version --client",
+            args.runs,
+            &kube,
+            &nothing,
+            &|| {
+                let mut c = kubectl(dir.path(), &kubeconfig);
+                c.args(["version", "--client"]);
+                c
+            },
+        ),
     ];
 
-    println!("fe cleanup: fake API server on loopback, {} ms per request, {} runs each, median", args.latency_ms, args.runs);
-    println!("{:<40} {:>10} {:>10} {:>10} {:>9} {:>12}", "CONTESTANT", "MEDIAN", "MIN", "MAX", "REQUESTS", "VS PLUGIN");
+    println!(
+        "fe cleanup: fake API server on loopback, {} ms per request, {} runs each, median",
+        args.latency_ms, args.runs
+    );
+    println!(
+        "{:<40} {:>10} {:>10} {:>10} {:>9} {:>12}",
+        "CONTESTANT", "MEDIAN", "MIN", "MAX", "REQUESTS", "VS PLUGIN"
+    );
     let base = results[0].median();
     for r in &results {
         let (min, max) = (r.times.iter().min().unwrap(), r.times.iter().max().unwrap());
         let ratio = r.median().as_secs_f64() / base.as_secs_f64();
-        println!("{:<40} {:>8.1}ms {:>8.1}ms {:>8.1}ms {:>9} {:>11.1}x", r.name, ms(r.median()), ms(*min), ms(*max), r.requests, ratio);
+        println!(
+            "{:<40} {:>8.1}ms {:>8.1}ms {:>8.1}ms {:>9} {:>11.1}x",
+            r.name,
+            ms(r.median()),
+            ms(*min),
+            ms(*max),
+            r.requests,
+            ratio
+        );
     }
     println!();
     println!("start-up (no server involved), median of {}", args.runs);

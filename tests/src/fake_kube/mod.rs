@@ -201,7 +201,12 @@ impl FakeKube {
             let kind = kind_of(d);
             let namespace = if kind.namespaced { namespace } else { "" };
             let name = d["metadata"]["name"].as_str().unwrap_or_default();
-            self.shared.store.lock().expect("store").get(kind, namespace, name).is_none()
+            self.shared
+                .store
+                .lock()
+                .expect("store")
+                .get(kind, namespace, name)
+                .is_none()
         });
         self.seed(missing.collect::<Vec<_>>());
     }
