@@ -55,13 +55,13 @@ const ONE_KUBECTL: [&str; 9] = [
     "cm/azuremlfeconfig",
 ];
 
-struct Result {
+struct Timing {
     name: String,
     times: Vec<Duration>,
     requests: usize,
 }
 
-impl Result {
+impl Timing {
     fn median(&self) -> Duration {
         let mut sorted = self.times.clone();
         sorted.sort();
@@ -80,31 +80,27 @@ fn measure(
     kube: &FakeKube,
     before: &dyn Fn(),
     command: &dyn Fn() -> Command,
-) -> Result {
+) -> anyhow::Result<Timing> {
     let mut times = Vec::new();
     let mut requests = 0;
     for _ in 0..runs {
         before();
         kube.clear_requests();
         let started = Instant::now();
-        let output = command().output().expect("run contestant");
+        let output = command().output()?;
         let took = started.elapsed();
         if !output.status.success() {
-            eprintln!(
-                "{name} failed: {}\n{}",
-                output.status,
-                String::from_utf8_lossy(&output.stderr)
-            );
-            std::process::exit(1);
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            anyhow::bail!("{name} failed: {}\n{stderr}", output.status);
         }
         times.push(took);
         requests = kube.requests().len();
     }
-    Result {
+    Ok(Timing {
         name: name.to_string(),
         times,
         requests,
-    }
+    })
 }
 
 fn plugin_path() -> PathBuf {
@@ -125,7 +121,7 @@ fn kubectl(dir: &Path, kubeconfig: &Path) -> Command {
     command
 }
 
-fn main() {
+fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let kube = FakeKube::start();
     kube.seed_yaml(DEMO);
@@ -179,21 +175,21 @@ fn main() {
             &kube,
             &restore,
             &plugin_run,
-        ),
+        )?,
         measure(
             "docs: 8 kubectl delete lines (bash)",
             args.runs,
             &kube,
             &restore,
             &script,
-        ),
+        )?,
         measure(
             "one kubectl delete naming all 8",
             args.runs,
             &kube,
             &restore,
             &one,
-        ),
+        )?,
     ];
     let nothing = || {};
     let startup = [
@@ -201,7 +197,7 @@ fn main() {
             let mut c = Command::new(&plugin);
             c.arg("--help");
             c
-        }),
+        })?,
         measure(
             "kubectl version --client",
             args.runs,
@@ -212,7 +208,7 @@ fn main() {
                 c.args(["version", "--client"]);
                 c
             },
-        ),
+        )?,
     ];
 
     println!(
@@ -244,4 +240,5 @@ fn main() {
         let ratio = r.median().as_secs_f64() / base.as_secs_f64();
         println!("{:<40} {:>8.1}ms {:>11.1}x", r.name, ms(r.median()), ratio);
     }
+    Ok(())
 }
