@@ -2,17 +2,11 @@
 //! server shows them (Status errors, conflicts, selectors, paging, patches, deletion, watch).
 
 use aml_tests::FakeKube;
-use aml_tests::fake_kube::Options;
-use futures::{StreamExt, TryStreamExt};
-use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::ConfigMap;
-use kube::api::{
-    Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, Preconditions, WatchEvent,
-    WatchParams,
-};
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, Preconditions};
 use serde_json::json;
 
-async fn client(fake: &FakeKube) -> kube::Client {
+pub(crate) async fn client(fake: &FakeKube) -> kube::Client {
     aml_core::init_crypto();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("kc");
@@ -24,11 +18,11 @@ async fn client(fake: &FakeKube) -> kube::Client {
     aml_core::k8s::connect(&options).await.unwrap().client
 }
 
-fn cm(name: &str, labels: serde_json::Value) -> ConfigMap {
+pub(crate) fn cm(name: &str, labels: serde_json::Value) -> ConfigMap {
     serde_json::from_value(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "labels": labels}, "data": {"k": "v"}})).unwrap()
 }
 
-fn api_error(e: kube::Error) -> Box<kube::core::Status> {
+pub(crate) fn api_error(e: kube::Error) -> Box<kube::core::Status> {
     match e {
         kube::Error::Api(status) => status,
         other => panic!("expected a Status error, got {other:?}"),
@@ -293,101 +287,4 @@ async fn deletes_honour_preconditions_dry_run_and_finalizers() {
         api.get_opt("d").await.unwrap().is_none(),
         "gone once the finalizer is removed"
     );
-}
-
-#[tokio::test]
-async fn watch_streams_events_from_a_resource_version() {
-    let fake = FakeKube::start();
-    let api: Api<ConfigMap> = Api::namespaced(client(&fake).await, "default");
-    let first = api
-        .create(&PostParams::default(), &cm("w", json!({})))
-        .await
-        .unwrap();
-    let version = first.metadata.resource_version.unwrap();
-    api.patch(
-        "w",
-        &PatchParams::default(),
-        &Patch::Merge(json!({"data": {"k": "2"}})),
-    )
-    .await
-    .unwrap();
-    api.delete("w", &DeleteParams::default()).await.unwrap();
-    let params = WatchParams::default().fields("metadata.name=w").timeout(2);
-    let events: Vec<String> = api
-        .watch(&params, &version)
-        .await
-        .unwrap()
-        .map_ok(|e| {
-            match e {
-                WatchEvent::Added(_) => "ADDED",
-                WatchEvent::Modified(_) => "MODIFIED",
-                WatchEvent::Deleted(_) => "DELETED",
-                WatchEvent::Bookmark(_) => "BOOKMARK",
-                WatchEvent::Error(_) => "ERROR",
-            }
-            .to_string()
-        })
-        .take(2)
-        .try_collect()
-        .await
-        .unwrap();
-    assert_eq!(events, ["MODIFIED", "DELETED"]);
-
-    let stale = api
-        .watch(&WatchParams::default().timeout(1), "1")
-        .await
-        .unwrap();
-    let first_event = Box::pin(stale).next().await.unwrap().unwrap();
-    assert!(
-        matches!(first_event, WatchEvent::Error(e) if e.code == 410),
-        "a too-old resourceVersion is 410 Gone"
-    );
-}
-
-#[tokio::test]
-async fn scale_subresource_reads_and_writes_replicas() {
-    let fake = FakeKube::start();
-    fake.seed_yaml(crate::common::DEMO);
-    let api: Api<Deployment> = Api::namespaced(client(&fake).await, "default");
-    let scale = api.get_scale("azureml-fe").await.unwrap();
-    assert_eq!(scale.spec.unwrap().replicas, Some(3));
-    api.patch_scale(
-        "azureml-fe",
-        &PatchParams::default(),
-        &Patch::Merge(json!({"spec": {"replicas": 1}})),
-    )
-    .await
-    .unwrap();
-    let deployment = api.get("azureml-fe").await.unwrap();
-    assert_eq!(deployment.spec.unwrap().replicas, Some(1));
-    assert_eq!(deployment.metadata.generation, Some(2));
-}
-
-#[tokio::test]
-async fn a_required_token_is_checked() {
-    let fake = FakeKube::start_with(Options {
-        tls: true,
-        token: Some("s3cret".into()),
-        ..Options::default()
-    });
-    let api: Api<ConfigMap> = Api::namespaced(client(&fake).await, "default");
-    assert!(api.list(&ListParams::default()).await.is_ok());
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("kc");
-    std::fs::write(
-        &path,
-        fake.kubeconfig(None)
-            .replace("token: s3cret", "token: wrong"),
-    )
-    .unwrap();
-    let options = aml_core::k8s::ClientOptions {
-        kubeconfig: Some(path),
-        ..Default::default()
-    };
-    let wrong: Api<ConfigMap> = Api::namespaced(
-        aml_core::k8s::connect(&options).await.unwrap().client,
-        "default",
-    );
-    let denied = api_error(wrong.list(&ListParams::default()).await.unwrap_err());
-    assert_eq!((denied.code, denied.reason.as_str()), (401, "Unauthorized"));
 }

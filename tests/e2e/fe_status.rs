@@ -180,3 +180,41 @@ async fn status_marks_unreadable_objects_and_exits_1() {
         "{out}"
     );
 }
+
+#[tokio::test]
+async fn request_timeout_bounds_each_request() {
+    let ctx = demo();
+    ctx.kube
+        .hang_next("GET", "/api/v1/namespaces/default/secrets/azuremlfessl", 1);
+    let out = ctx.run::<Fe>(&["status", "--request-timeout", "1s"]).await;
+    assert_code(&out, 1);
+    let secret = row(&out.stdout, "Secret", "azuremlfessl");
+    assert!(
+        secret.contains("unknown") && secret.to_lowercase().contains("timed out"),
+        "{out}"
+    );
+    assert!(
+        row(&out.stdout, "ConfigMap", "azuremlfeconfig").contains("present"),
+        "{out}"
+    );
+}
+
+#[tokio::test]
+async fn a_server_that_never_answers_is_exit_5() {
+    let ctx = demo();
+    ctx.kube
+        .inject(Some("GET"), "/*", 100, aml_tests::fake_kube::Action::Hang);
+    let out = ctx.run::<Fe>(&["status", "--request-timeout", "1s"]).await;
+    assert_code(&out, 5);
+    assert!(
+        out.stderr
+            .starts_with("error: cannot read the azureml-fe objects in namespace `default`"),
+        "{out}"
+    );
+    assert!(
+        out.stderr.contains(
+            "hint: the API server did not answer in time: retry, or raise --request-timeout"
+        ),
+        "{out}"
+    );
+}

@@ -1,17 +1,20 @@
 //! End-to-end tests. Plugins run in-process (a few as processes) against the fake API server, and
 //! the machine's real kubectl runs against the fake to prove it answers like a real API server.
 //!
-//! - `fake`: the fake's API behaviour seen through kube-rs (conflicts, selectors, paging, patches,
-//!   deletion with preconditions and finalizers, watch).
+//! - `fake`, `fake_protocol`: the fake's API behaviour seen through kube-rs (conflicts, selectors,
+//!   paging, patches, deletion with preconditions and finalizers; watch, scale, discovery, auth).
 //! - `kubectl`: the real kubectl (get, get -o yaml, apply --server-side, scale, delete) over HTTP
 //!   and HTTPS with a token, for several client versions picked through `/version`.
-//! - `fe_status`, `fe_cleanup`: every behaviour of `kubectl aml fe`, including each failure mode.
+//! - `fe_status`, `fe_cleanup`, `fe_cleanup_failures`: every behaviour of `kubectl aml fe`, each
+//!   failure mode included.
 //! - `process`: the plugin as a process: help, exit codes, stderr, logs without secrets, and
 //!   dispatch through `kubectl aml fe`.
 
 mod common;
 mod fake;
+mod fake_protocol;
 mod fe_cleanup;
+mod fe_cleanup_failures;
 mod fe_status;
 mod kubectl;
 mod process;

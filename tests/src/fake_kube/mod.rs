@@ -17,12 +17,18 @@
 //! unless `set_auto_ready(false)`); Service cluster IPs; Secret `stringData`.
 //! Test controls: fault injection, latency, the request journal, direct object access.
 
+mod apply;
+mod collection;
 mod defaults;
+mod deletion;
 mod discovery;
 pub mod faults;
+mod fieldset;
 pub mod kinds;
 mod managed;
+mod ownership;
 mod patch;
+mod route;
 mod selectors;
 pub mod server;
 mod status;
@@ -40,8 +46,9 @@ use serde_json::Value;
 use crate::http_server::HttpServer;
 use crate::tls::TestTls;
 pub use faults::{Action, Recorded};
+use ownership::{Ownership, Write};
 use server::Shared;
-use store::{Ownership, Store, Write};
+use store::Store;
 
 /// How to start the fake.
 #[derive(Debug, Clone)]
@@ -265,7 +272,7 @@ impl FakeKube {
                 kind,
                 namespace,
                 name,
-                store::Propagation::Background,
+                deletion::Propagation::Background,
                 (None, None),
                 false,
             )

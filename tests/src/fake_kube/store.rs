@@ -1,7 +1,5 @@
 //! The object store: objects by kind/namespace/name with uid, resourceVersion, generation and
-//! timestamps; an event history for watches; deletion with finalizers, propagation and cascades.
-//!
-//! NB: garbage collection runs at once, inside the delete call; the real collector is asynchronous.
+//! timestamps, and an event history for watches. Deletion lives in `deletion.rs`.
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -9,7 +7,8 @@ use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
 use super::defaults;
-use super::kinds::{KINDS, KindDef};
+use super::kinds::KindDef;
+use super::ownership::{Ownership, Write, own};
 use super::status::{self, ApiError};
 
 /// The history kept for watches that resume from a resourceVersion.
@@ -30,122 +29,21 @@ pub struct Event {
     pub previous: Option<Value>,
 }
 
-type Key = (&'static str, &'static str, String, String);
-
-/// Who becomes the owner of the fields a write sets (`metadata.managedFields`).
-#[derive(Debug, Clone, Copy)]
-pub enum Ownership<'a> {
-    /// A create, update or patch by this manager: it takes every field it changed.
-    Update(&'a str),
-    /// A server-side apply that creates the object: the manager owns exactly the applied fields.
-    Apply(&'a str, &'a Value),
-    /// Keep the `managedFields` the object already carries (computed by server-side apply).
-    AsGiven,
-}
-
-fn own(
-    ownership: Ownership,
-    old: Option<&Value>,
-    new: &mut Value,
-    kind: &KindDef,
-    subresource: Option<&str>,
-) {
-    match ownership {
-        Ownership::Update(manager) => {
-            super::managed::record_update(
-                old,
-                new,
-                manager,
-                &kind.api_version(),
-                subresource,
-                &now(),
-            );
-        }
-        Ownership::Apply(manager, config) => {
-            let entry = super::managed::Entry {
-                manager: manager.into(),
-                operation: "Apply".into(),
-                api_version: kind.api_version(),
-                subresource: None,
-                fields: super::managed::field_set(config),
-                time: now(),
-            };
-            super::managed::set_entries(new, &[entry]);
-        }
-        Ownership::AsGiven => {}
-    }
-}
-
-/// How a replace is done: its precondition, owner, subresource and dry-run flag.
-#[derive(Debug, Clone, Copy)]
-pub struct Write<'a> {
-    /// The resourceVersion the caller read; a different current one is a conflict.
-    pub expected_rv: Option<&'a str>,
-    /// Who owns the changed fields.
-    pub ownership: Ownership<'a>,
-    /// `status` limits the write to status; `scale` records the manager with that subresource.
-    pub subresource: Option<&'a str>,
-    /// `dryRun=All`: check and answer, store nothing.
-    pub dry_run: bool,
-}
-
-impl<'a> Write<'a> {
-    /// A write owned as given, with no precondition, on the main resource, for real.
-    pub fn by(ownership: Ownership<'a>) -> Self {
-        Self {
-            expected_rv: None,
-            ownership,
-            subresource: None,
-            dry_run: false,
-        }
-    }
-
-    /// Requires the object to still be at this resourceVersion.
-    pub fn expecting(self, expected_rv: Option<&'a str>) -> Self {
-        Self {
-            expected_rv,
-            ..self
-        }
-    }
-
-    /// Writes through a subresource.
-    pub fn through(self, subresource: Option<&'a str>) -> Self {
-        Self {
-            subresource,
-            ..self
-        }
-    }
-
-    /// Only checks, when `dry_run`.
-    pub fn dry(self, dry_run: bool) -> Self {
-        Self { dry_run, ..self }
-    }
-}
-
-/// How dependents are treated when their owner is deleted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Propagation {
-    /// Delete the owner now, then its dependents.
-    Background,
-    /// Delete dependents, then the owner.
-    Foreground,
-    /// Keep dependents, dropping their owner reference.
-    Orphan,
-}
+pub(super) type Key = (&'static str, &'static str, String, String);
 
 /// All objects and their history.
 pub struct Store {
-    objects: BTreeMap<Key, Value>,
+    pub(super) objects: BTreeMap<Key, Value>,
     rv: u64,
-    next_uid: u64,
-    next_ip: u32,
-    history: VecDeque<Event>,
-    events: broadcast::Sender<Event>,
+    pub(super) next_uid: u64,
+    pub(super) next_ip: u32,
+    pub(super) history: VecDeque<Event>,
+    pub(super) events: broadcast::Sender<Event>,
     /// Whether Deployments report their replicas ready at once (a simulated controller).
     pub auto_ready: bool,
 }
 
-fn key(kind: &'static KindDef, namespace: &str, name: &str) -> Key {
+pub(super) fn key(kind: &'static KindDef, namespace: &str, name: &str) -> Key {
     (
         kind.group,
         kind.plural,
@@ -223,12 +121,12 @@ impl Store {
             .collect()
     }
 
-    fn namespace_exists(&self, namespace: &str) -> bool {
+    pub(super) fn namespace_exists(&self, namespace: &str) -> bool {
         self.objects
             .contains_key(&("", "namespaces", String::new(), namespace.to_string()))
     }
 
-    fn emit(
+    pub(super) fn emit(
         &mut self,
         kind: &'static KindDef,
         change: &'static str,
@@ -249,7 +147,7 @@ impl Store {
         let _ = self.events.send(event);
     }
 
-    fn bump(&mut self) -> u64 {
+    pub(super) fn bump(&mut self) -> u64 {
         self.rv += 1;
         self.rv
     }
@@ -392,152 +290,24 @@ impl Store {
     }
 
     /// An object marked for deletion whose last finalizer is gone is deleted.
-    fn finished_deleting(&self, object: &Value) -> bool {
+    pub(super) fn finished_deleting(&self, object: &Value) -> bool {
         object["metadata"].get("deletionTimestamp").is_some()
             && object["metadata"]["finalizers"]
                 .as_array()
                 .is_none_or(Vec::is_empty)
     }
 
-    fn remove(&mut self, kind: &'static KindDef, namespace: &str, name: &str) -> Option<Value> {
+    pub(super) fn remove(
+        &mut self,
+        kind: &'static KindDef,
+        namespace: &str,
+        name: &str,
+    ) -> Option<Value> {
         let object = self.objects.remove(&key(kind, namespace, name))?;
         let mut gone = object.clone();
         gone["metadata"]["resourceVersion"] = json!(self.bump().to_string());
         self.emit(kind, "DELETED", gone.clone(), Some(object));
         Some(gone)
-    }
-
-    /// DELETE: honours preconditions, finalizers, propagation and namespace contents.
-    pub fn delete(
-        &mut self,
-        kind: &'static KindDef,
-        namespace: &str,
-        name: &str,
-        propagation: Propagation,
-        preconditions: (Option<&str>, Option<&str>),
-        dry_run: bool,
-    ) -> Result<Value, ApiError> {
-        let current = self
-            .get(kind, namespace, name)
-            .ok_or_else(|| status::not_found(kind, name))?
-            .clone();
-        let meta = &current["metadata"];
-        if let Some(uid) = preconditions.0
-            && meta["uid"].as_str() != Some(uid)
-        {
-            return Err(status::precondition_failed(
-                kind,
-                name,
-                "UID",
-                uid,
-                meta["uid"].as_str().unwrap_or(""),
-            ));
-        }
-        if let Some(rv) = preconditions.1
-            && meta["resourceVersion"].as_str() != Some(rv)
-        {
-            let actual = meta["resourceVersion"].as_str().unwrap_or("");
-            return Err(status::precondition_failed(
-                kind,
-                name,
-                "ResourceVersion",
-                rv,
-                actual,
-            ));
-        }
-        if dry_run {
-            return Ok(current);
-        }
-        let uid = meta["uid"].as_str().unwrap_or_default().to_string();
-        if kind.kind == "Namespace" {
-            self.delete_namespace_contents(name);
-        }
-        match propagation {
-            Propagation::Orphan => self.orphan_dependents(&uid),
-            Propagation::Background | Propagation::Foreground => self.delete_dependents(&uid),
-        }
-        if meta["finalizers"].as_array().is_some_and(|f| !f.is_empty()) {
-            // Finalizers hold the object until whoever owns them removes them.
-            if meta.get("deletionTimestamp").is_some() {
-                return Ok(current);
-            }
-            let mut marked = current.clone();
-            marked["metadata"]["deletionTimestamp"] = json!(now());
-            marked["metadata"]["deletionGracePeriodSeconds"] = json!(0);
-            marked["metadata"]["resourceVersion"] = json!(self.bump().to_string());
-            self.objects
-                .insert(key(kind, namespace, name), marked.clone());
-            self.emit(kind, "MODIFIED", marked.clone(), Some(current));
-            return Ok(marked);
-        }
-        Ok(self.remove(kind, namespace, name).expect("present"))
-    }
-
-    fn dependents(&self, owner_uid: &str) -> Vec<(&'static KindDef, String, String)> {
-        self.objects
-            .iter()
-            .filter(|(_, o)| {
-                o["metadata"]["ownerReferences"]
-                    .as_array()
-                    .is_some_and(|refs| refs.iter().any(|r| r["uid"] == owner_uid))
-            })
-            .filter_map(|((g, p, ns, name), _)| {
-                KINDS
-                    .iter()
-                    .find(|k| k.group == *g && k.plural == *p)
-                    .map(|k| (k, ns.clone(), name.clone()))
-            })
-            .collect()
-    }
-
-    fn delete_dependents(&mut self, owner_uid: &str) {
-        for (kind, ns, name) in self.dependents(owner_uid) {
-            let _ = self.delete(
-                kind,
-                &ns,
-                &name,
-                Propagation::Background,
-                (None, None),
-                false,
-            );
-        }
-    }
-
-    fn orphan_dependents(&mut self, owner_uid: &str) {
-        for (kind, ns, name) in self.dependents(owner_uid) {
-            let mut object = self.get(kind, &ns, &name).expect("listed").clone();
-            if let Some(refs) = object["metadata"]["ownerReferences"].as_array_mut() {
-                refs.retain(|r| r["uid"] != owner_uid);
-            }
-            let _ = self.replace(
-                kind,
-                &ns,
-                &name,
-                object,
-                Write::by(Ownership::Update("garbage-collector")),
-            );
-        }
-    }
-
-    fn delete_namespace_contents(&mut self, namespace: &str) {
-        let inside: Vec<Key> = self
-            .objects
-            .keys()
-            .filter(|(_, _, ns, _)| ns == namespace)
-            .cloned()
-            .collect();
-        for (g, p, ns, name) in inside {
-            if let Some(kind) = KINDS.iter().find(|k| k.group == g && k.plural == p) {
-                let _ = self.delete(
-                    kind,
-                    &ns,
-                    &name,
-                    Propagation::Background,
-                    (None, None),
-                    false,
-                );
-            }
-        }
     }
 }
 

@@ -1,158 +1,19 @@
-//! The verbs on collections (list, create, delete-collection) and objects (get, replace, patch,
-//! server-side apply, delete, and the `scale`/`status` subresources).
+//! The verbs on one object: get, replace, patch (merge, JSON, strategic), delete, and the `scale`
+//! and `status` subresources. Collections: `collection.rs`; server-side apply: `apply.rs`.
 
-use base64::Engine;
 use http::Method;
 use serde_json::{Value, json};
 
+use super::deletion::Propagation;
 use super::kinds::KindDef;
-use super::managed::{self, display_path};
+use super::ownership::{Ownership, Write};
 use super::patch::{json_patch, merge_patch, strategic_merge};
-use super::selectors::{FieldSelector, LabelSelector};
 use super::server::{Call, Shared};
 use super::status::{self, ApiError};
-use super::store::{Ownership, Propagation, Store, Write, now};
+use super::store::Store;
 
-type Answer = Result<(u16, Value), ApiError>;
-
-/// Verbs on `/…/{plural}`.
-pub fn collection(
-    shared: &Shared,
-    call: &Call,
-    kind: &'static KindDef,
-    namespace: Option<&str>,
-) -> Answer {
-    let mut store = shared.store.lock().expect("store");
-    match call.method {
-        Method::GET => list(&store, call, kind, namespace),
-        Method::POST => {
-            let namespace = match (kind.namespaced, namespace) {
-                (true, Some(ns)) => ns,
-                (true, None) => return Err(status::method_not_allowed("POST")),
-                (false, _) => "",
-            };
-            let created = store.create(
-                kind,
-                namespace,
-                call.json()?,
-                Ownership::Update(&call.manager()),
-                call.dry_run(),
-            )?;
-            Ok((201, created))
-        }
-        Method::DELETE => {
-            let (_, listed) = list(&store, call, kind, namespace)?;
-            let mut deleted = Vec::new();
-            for item in listed["items"].as_array().into_iter().flatten() {
-                let ns = item["metadata"]["namespace"].as_str().unwrap_or("");
-                let name = item["metadata"]["name"].as_str().unwrap_or("");
-                deleted.push(store.delete(
-                    kind,
-                    ns,
-                    name,
-                    Propagation::Background,
-                    (None, None),
-                    call.dry_run(),
-                )?);
-            }
-            Ok((
-                200,
-                list_document(kind, store.resource_version(), deleted, None),
-            ))
-        }
-        _ => Err(status::method_not_allowed(call.method.as_str())),
-    }
-}
-
-fn list_document(
-    kind: &KindDef,
-    rv: u64,
-    items: Vec<Value>,
-    page: Option<(String, usize)>,
-) -> Value {
-    let mut metadata = json!({"resourceVersion": rv.to_string()});
-    if let Some((token, remaining)) = page {
-        metadata["continue"] = json!(token);
-        metadata["remainingItemCount"] = json!(remaining);
-    }
-    // Items in a list carry no apiVersion/kind: the list's own says what they are.
-    let items: Vec<Value> = items
-        .into_iter()
-        .map(|mut i| {
-            if let Some(map) = i.as_object_mut() {
-                map.remove("apiVersion");
-                map.remove("kind");
-            }
-            i
-        })
-        .collect();
-    json!({"kind": format!("{}List", kind.kind), "apiVersion": kind.api_version(), "metadata": metadata, "items": items})
-}
-
-fn list(store: &Store, call: &Call, kind: &'static KindDef, namespace: Option<&str>) -> Answer {
-    let labels = LabelSelector::parse(call.param("labelSelector").unwrap_or(""))
-        .map_err(status::bad_request)?;
-    let fields = FieldSelector::parse(call.param("fieldSelector").unwrap_or(""), kind)
-        .map_err(status::bad_request)?;
-    let limit: usize = match call.param("limit") {
-        Some(l) => l
-            .parse()
-            .map_err(|_| status::bad_request(format!("invalid limit {l:?}")))?,
-        None => 0,
-    };
-    let after = match call.param("continue").filter(|c| !c.is_empty()) {
-        Some(token) => Some(decode_continue(token)?),
-        None => None,
-    };
-    let key = |o: &Value| {
-        format!(
-            "{}/{}",
-            o["metadata"]["namespace"].as_str().unwrap_or(""),
-            o["metadata"]["name"].as_str().unwrap_or("")
-        )
-    };
-    let matching: Vec<&Value> = store
-        .list(kind, namespace)
-        .into_iter()
-        .filter(|o| labels.matches(o["metadata"]["labels"].as_object()) && fields.matches(o))
-        .filter(|o| after.as_ref().is_none_or(|a| key(o) > *a))
-        .collect();
-    let take = if limit == 0 {
-        matching.len()
-    } else {
-        limit.min(matching.len())
-    };
-    let page = (take < matching.len()).then(|| {
-        (
-            encode_continue(&key(matching[take - 1])),
-            matching.len() - take,
-        )
-    });
-    let items = matching[..take].iter().map(|o| (*o).clone()).collect();
-    Ok((
-        200,
-        list_document(kind, store.resource_version(), items, page),
-    ))
-}
-
-fn encode_continue(last: &str) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(json!({"v": "meta.k8s.io/v1", "start": last}).to_string())
-}
-
-fn decode_continue(token: &str) -> Result<String, ApiError> {
-    let invalid = || {
-        status::bad_request("continue key is not valid: incorrect encoded start resourceVersion")
-    };
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(token)
-        .map_err(|_| invalid())?;
-    let value: Value = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
-    value["start"]
-        .as_str()
-        .map(str::to_string)
-        .ok_or_else(invalid)
-}
+/// A status code and body, or a Status error.
+pub(super) type Answer = Result<(u16, Value), ApiError>;
 
 /// Verbs on `/…/{plural}/{name}[/{sub}]`.
 pub fn object(
@@ -231,7 +92,7 @@ fn patch(
         .trim()
         .to_string();
     if content_type == "application/apply-patch+yaml" {
-        return apply(store, call, kind, namespace, name, sub);
+        return super::apply::apply(store, call, kind, namespace, name, sub);
     }
     let live = store
         .get(kind, namespace, name)
@@ -279,101 +140,6 @@ fn patch(
             .dry(call.dry_run()),
     )?;
     Ok((200, replaced))
-}
-
-fn apply(
-    store: &mut Store,
-    call: &Call,
-    kind: &'static KindDef,
-    namespace: &str,
-    name: &str,
-    sub: Option<&str>,
-) -> Answer {
-    let Some(manager) = call.param("fieldManager").filter(|m| !m.is_empty()) else {
-        return Err(status::failure(
-            422,
-            "Invalid",
-            "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch",
-            None,
-        ));
-    };
-    if sub.is_some() {
-        return Err(status::method_not_allowed("PATCH (apply) on a subresource"));
-    }
-    let text = std::str::from_utf8(&call.body)
-        .map_err(|_| status::bad_request("the apply body is not UTF-8"))?;
-    let mut config: Value = serde_saphyr::from_str(text)
-        .map_err(|e| status::bad_request(format!("error decoding YAML: {e}")))?;
-    if config["metadata"]["name"]
-        .as_str()
-        .is_some_and(|n| n != name)
-    {
-        let sent = config["metadata"]["name"].as_str().unwrap_or_default();
-        return Err(status::bad_request(format!(
-            "the name of the object ({sent}) does not match the name on the URL ({name})"
-        )));
-    }
-    config["metadata"]["name"] = json!(name);
-    let force = call.param("force") == Some("true");
-    let Some(live) = store.get(kind, namespace, name).cloned() else {
-        let created = store.create(
-            kind,
-            namespace,
-            config.clone(),
-            Ownership::Apply(manager, &config),
-            call.dry_run(),
-        )?;
-        return Ok((201, created));
-    };
-    let merge = |target: &mut Value, config: &Value| strategic_merge(target, config, &mut vec![]);
-    match managed::apply(&live, &config, manager, force, &now(), merge)
-        .map_err(status::bad_request)?
-    {
-        Ok(result) => {
-            let replaced = store.replace(
-                kind,
-                namespace,
-                name,
-                result,
-                Write::by(Ownership::AsGiven).dry(call.dry_run()),
-            )?;
-            Ok((200, replaced))
-        }
-        Err(conflicts) => {
-            let manager_of = |c: &managed::Conflict| match &c.subresource {
-                Some(sub) => format!(
-                    "conflict with \"{}\" with subresource \"{sub}\" using {}",
-                    c.manager, c.api_version
-                ),
-                None => format!("conflict with \"{}\" using {}", c.manager, c.api_version),
-            };
-            let fields: Vec<String> = conflicts.iter().map(|c| display_path(&c.path)).collect();
-            let message = if conflicts.len() == 1 {
-                format!(
-                    "Apply failed with 1 conflict: {}: {}",
-                    manager_of(&conflicts[0]),
-                    fields[0]
-                )
-            } else {
-                let lines: Vec<String> = conflicts
-                    .iter()
-                    .map(|c| format!("{}: {}", manager_of(c), display_path(&c.path)))
-                    .collect();
-                format!(
-                    "Apply failed with {} conflicts: {}",
-                    conflicts.len(),
-                    lines.join("\n")
-                )
-            };
-            let causes: Vec<Value> = conflicts
-                .iter()
-                .map(|c| json!({"reason": "FieldManagerConflict", "message": manager_of(c), "field": display_path(&c.path)}))
-                .collect();
-            let details =
-                json!({"name": name, "group": kind.group, "kind": kind.plural, "causes": causes});
-            Err(status::failure(409, "Conflict", message, Some(details)))
-        }
-    }
 }
 
 /// The autoscaling/v1 Scale view of a Deployment.
