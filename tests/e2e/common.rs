@@ -93,6 +93,18 @@ pub fn count(kube: &FakeKube, method: &str) -> usize {
         .count()
 }
 
+/// A new empty directory in the test's temp dir, for `--backup-dir`.
+pub fn backup_dir(ctx: &TestContext) -> std::path::PathBuf {
+    let dir = ctx.path("backups");
+    std::fs::create_dir(&dir).expect("backup dir");
+    dir
+}
+
+/// How many lines of `text` end with `suffix` (e.g. report rows with a given result).
+pub fn lines_ending(text: &str, suffix: &str) -> usize {
+    text.lines().filter(|l| l.ends_with(suffix)).count()
+}
+
 /// Asserts the exit code, showing the whole outcome when it differs.
 #[track_caller]
 pub fn assert_code(outcome: &Outcome, code: u8) {

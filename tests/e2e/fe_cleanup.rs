@@ -4,7 +4,9 @@
 use aml_core::k8s::AZUREML_FE;
 use serde_json::{Value, json};
 
-use crate::common::{Fe, assert_code, count, demo, demo_idle, fe, fe_present, path_of, row};
+use crate::common::{
+    Fe, assert_code, backup_dir, count, demo, demo_idle, fe, fe_present, lines_ending, path_of, row,
+};
 
 fn backup_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     std::fs::read_dir(dir)
@@ -34,8 +36,7 @@ async fn refuses_while_a_model_service_is_active_and_names_it() {
 #[tokio::test]
 async fn deletes_all_eight_once_model_services_are_scaled_to_zero() {
     let ctx = demo_idle();
-    let backups = ctx.path("backups");
-    std::fs::create_dir(&backups).unwrap();
+    let backups = backup_dir(&ctx);
     let out = ctx
         .run::<Fe>(&[
             "cleanup",
@@ -79,8 +80,7 @@ async fn saves_the_tls_secret_to_a_private_restorable_file_before_deleting_it() 
         .kube
         .get("v1", "Secret", "default", "azuremlfessl")
         .unwrap();
-    let dir = ctx.path("b");
-    std::fs::create_dir(&dir).unwrap();
+    let dir = backup_dir(&ctx);
     let out = ctx
         .run::<Fe>(&[
             "cleanup",
@@ -136,8 +136,7 @@ async fn saves_the_tls_secret_to_a_private_restorable_file_before_deleting_it() 
 #[tokio::test]
 async fn no_backup_deletes_the_secret_without_a_file() {
     let ctx = demo_idle();
-    let dir = ctx.path("b");
-    std::fs::create_dir(&dir).unwrap();
+    let dir = backup_dir(&ctx);
     let out = ctx.run::<Fe>(&["cleanup", "--yes", "--no-backup"]).await;
     assert_code(&out, 0);
     assert!(
@@ -212,15 +211,7 @@ async fn is_idempotent_absent_objects_are_reported_not_errors() {
     assert_code(&first, 0);
     let again = ctx.run::<Fe>(&["cleanup", "--yes", "--no-backup"]).await;
     assert_code(&again, 0);
-    assert_eq!(
-        again
-            .stdout
-            .lines()
-            .filter(|l| l.ends_with("already absent"))
-            .count(),
-        8,
-        "{again}"
-    );
+    assert_eq!(lines_ending(&again.stdout, "already absent"), 8, "{again}");
 }
 
 #[tokio::test]
@@ -245,22 +236,14 @@ async fn deletes_what_is_there_and_reports_what_was_not() {
         row(&out.stdout, "ClusterRole", "azureml-fe-role").ends_with("already absent"),
         "{out}"
     );
-    assert_eq!(
-        out.stdout
-            .lines()
-            .filter(|l| l.ends_with(" deleted"))
-            .count(),
-        6,
-        "{out}"
-    );
+    assert_eq!(lines_ending(&out.stdout, " deleted"), 6, "{out}");
     assert_eq!(fe_present(&ctx.kube, "default"), 0);
 }
 
 #[tokio::test]
 async fn client_dry_run_sends_no_change() {
     let ctx = demo_idle();
-    let dir = ctx.path("b");
-    std::fs::create_dir(&dir).unwrap();
+    let dir = backup_dir(&ctx);
     let out = ctx
         .run::<Fe>(&[
             "cleanup",
@@ -270,14 +253,7 @@ async fn client_dry_run_sends_no_change() {
         ])
         .await;
     assert_code(&out, 0);
-    assert_eq!(
-        out.stdout
-            .lines()
-            .filter(|l| l.ends_with("would delete"))
-            .count(),
-        8,
-        "{out}"
-    );
+    assert_eq!(lines_ending(&out.stdout, "would delete"), 8, "{out}");
     assert!(
         out.stderr.contains(&format!(
             "would save secret `default/azuremlfessl` to {}",
@@ -296,8 +272,7 @@ async fn client_dry_run_sends_no_change() {
 #[tokio::test]
 async fn server_dry_run_asks_the_server_with_dry_run_all_and_changes_nothing() {
     let ctx = demo_idle();
-    let dir = ctx.path("b");
-    std::fs::create_dir(&dir).unwrap();
+    let dir = backup_dir(&ctx);
     let out = ctx
         .run::<Fe>(&[
             "cleanup",
@@ -321,14 +296,7 @@ async fn server_dry_run_asks_the_server_with_dry_run_all_and_changes_nothing() {
                 || r.body["dryRun"] == json!(["All"])),
         "{deletes:?}"
     );
-    assert_eq!(
-        out.stdout
-            .lines()
-            .filter(|l| l.ends_with("would delete"))
-            .count(),
-        8,
-        "{out}"
-    );
+    assert_eq!(lines_ending(&out.stdout, "would delete"), 8, "{out}");
     assert_eq!(fe_present(&ctx.kube, "default"), 8);
     assert!(backup_files(&dir).is_empty());
 }

@@ -6,7 +6,9 @@ use std::time::Duration;
 use aml_tests::fake_kube::Action;
 use serde_json::{Value, json};
 
-use crate::common::{Fe, assert_code, demo_idle, fe, fe_object, fe_present, path_of, row};
+use crate::common::{
+    Fe, assert_code, demo_idle, fe, fe_object, fe_present, lines_ending, path_of, row,
+};
 
 #[tokio::test]
 async fn a_forbidden_object_does_not_stop_the_others_and_a_rerun_finishes() {
@@ -29,15 +31,7 @@ async fn a_forbidden_object_does_not_stop_the_others_and_a_rerun_finishes() {
         row(&again.stdout, "Secret", "azuremlfessl").ends_with("deleted"),
         "{again}"
     );
-    assert_eq!(
-        again
-            .stdout
-            .lines()
-            .filter(|l| l.ends_with("already absent"))
-            .count(),
-        7,
-        "{again}"
-    );
+    assert_eq!(lines_ending(&again.stdout, "already absent"), 7, "{again}");
 }
 
 #[tokio::test]
@@ -82,14 +76,7 @@ async fn a_hanging_request_times_out_without_holding_up_the_others() {
         row(&out.stdout, "ServiceAccount", "azureml-fe").ends_with("failed: no answer within 1s"),
         "{out}"
     );
-    assert_eq!(
-        out.stdout
-            .lines()
-            .filter(|l| l.ends_with(" deleted"))
-            .count(),
-        7,
-        "{out}"
-    );
+    assert_eq!(lines_ending(&out.stdout, " deleted"), 7, "{out}");
 }
 
 #[tokio::test]

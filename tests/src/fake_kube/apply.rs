@@ -3,23 +3,17 @@
 
 use serde_json::{Value, json};
 
-use super::kinds::KindDef;
 use super::managed::{self, display_path};
 use super::ownership::{Ownership, Write};
 use super::patch::strategic_merge;
+use super::route::ObjectRef;
 use super::server::Call;
 use super::status;
 use super::store::{Store, now};
 use super::verbs::Answer;
 
-pub(super) fn apply(
-    store: &mut Store,
-    call: &Call,
-    kind: &'static KindDef,
-    namespace: &str,
-    name: &str,
-    sub: Option<&str>,
-) -> Answer {
+pub(super) fn apply(store: &mut Store, call: &Call, object: &ObjectRef) -> Answer {
+    let (kind, namespace, name) = (object.kind, object.namespace.as_str(), object.name.as_str());
     let Some(manager) = call.param("fieldManager").filter(|m| !m.is_empty()) else {
         return Err(status::failure(
             422,
@@ -28,7 +22,7 @@ pub(super) fn apply(
             None,
         ));
     };
-    if sub.is_some() {
+    if object.sub.is_some() {
         return Err(status::method_not_allowed("PATCH (apply) on a subresource"));
     }
     let text = std::str::from_utf8(&call.body)

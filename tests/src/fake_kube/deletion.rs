@@ -88,25 +88,34 @@ impl Store {
         Ok(self.remove(kind, namespace, name).expect("present"))
     }
 
-    fn dependents(&self, owner_uid: &str) -> Vec<(&'static KindDef, String, String)> {
+    /// The objects (kind, namespace, name) for which `keep` holds.
+    fn objects_where(
+        &self,
+        keep: impl Fn(&Key, &Value) -> bool,
+    ) -> Vec<(&'static KindDef, String, String)> {
         self.objects
             .iter()
-            .filter(|(_, o)| {
-                o["metadata"]["ownerReferences"]
-                    .as_array()
-                    .is_some_and(|refs| refs.iter().any(|r| r["uid"] == owner_uid))
-            })
-            .filter_map(|((g, p, ns, name), _)| {
+            .filter(|(key, object)| keep(key, object))
+            .filter_map(|((group, plural, ns, name), _)| {
                 KINDS
                     .iter()
-                    .find(|k| k.group == *g && k.plural == *p)
+                    .find(|k| k.group == *group && k.plural == *plural)
                     .map(|k| (k, ns.clone(), name.clone()))
             })
             .collect()
     }
 
-    fn delete_dependents(&mut self, owner_uid: &str) {
-        for (kind, ns, name) in self.dependents(owner_uid) {
+    fn dependents(&self, owner_uid: &str) -> Vec<(&'static KindDef, String, String)> {
+        self.objects_where(|_, object| {
+            object["metadata"]["ownerReferences"]
+                .as_array()
+                .is_some_and(|refs| refs.iter().any(|r| r["uid"] == owner_uid))
+        })
+    }
+
+    /// Deletes objects as the garbage collector does: background propagation, no preconditions.
+    fn collect(&mut self, targets: Vec<(&'static KindDef, String, String)>) {
+        for (kind, ns, name) in targets {
             let _ = self.delete(
                 kind,
                 &ns,
@@ -116,6 +125,10 @@ impl Store {
                 false,
             );
         }
+    }
+
+    fn delete_dependents(&mut self, owner_uid: &str) {
+        self.collect(self.dependents(owner_uid));
     }
 
     fn orphan_dependents(&mut self, owner_uid: &str) {
@@ -135,23 +148,6 @@ impl Store {
     }
 
     fn delete_namespace_contents(&mut self, namespace: &str) {
-        let inside: Vec<Key> = self
-            .objects
-            .keys()
-            .filter(|(_, _, ns, _)| ns == namespace)
-            .cloned()
-            .collect();
-        for (g, p, ns, name) in inside {
-            if let Some(kind) = KINDS.iter().find(|k| k.group == g && k.plural == p) {
-                let _ = self.delete(
-                    kind,
-                    &ns,
-                    &name,
-                    Propagation::Background,
-                    (None, None),
-                    false,
-                );
-            }
-        }
+        self.collect(self.objects_where(|(_, _, ns, _), _| ns == namespace));
     }
 }

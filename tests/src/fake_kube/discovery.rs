@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use super::kinds::{KINDS, KindDef, groups};
+use super::kinds::{KindDef, groups, in_group_version};
 
 /// Which discovery document a request asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,9 +101,8 @@ fn aggregated_resource(kind: &KindDef) -> Value {
 }
 
 fn aggregated_group(name: &str, version: &str) -> Value {
-    let resources: Vec<Value> = KINDS
-        .iter()
-        .filter(|k| k.group == name && k.version == version)
+    let resources: Vec<Value> = in_group_version(name, version)
+        .into_iter()
         .map(aggregated_resource)
         .collect();
     json!({"metadata": {"name": name}, "versions": [{"version": version, "resources": resources, "freshness": "Current"}]})
@@ -164,10 +163,7 @@ pub fn group(name: &str) -> Option<Value> {
 
 /// `/api/v1` or `/apis/G/V`: the legacy resource list, subresources as `plural/sub` entries.
 pub fn resource_list(group: &str, version: &str) -> Option<Value> {
-    let kinds: Vec<&KindDef> = KINDS
-        .iter()
-        .filter(|k| k.group == group && k.version == version)
-        .collect();
+    let kinds = in_group_version(group, version);
     if kinds.is_empty() {
         return None;
     }
@@ -230,10 +226,7 @@ pub fn openapi_document(path: &str) -> Option<Value> {
         ["apis", g, v] => (*g, *v),
         _ => return None,
     };
-    let kinds: Vec<&KindDef> = KINDS
-        .iter()
-        .filter(|k| k.group == group && k.version == version)
-        .collect();
+    let kinds = in_group_version(group, version);
     if kinds.is_empty() {
         return None;
     }

@@ -97,6 +97,14 @@ pub fn find(group: &str, version: &str, plural: &str) -> Option<&'static KindDef
         .find(|k| k.group == group && k.version == version && k.plural == plural)
 }
 
+/// The kinds served in one group-version.
+pub fn in_group_version(group: &str, version: &str) -> Vec<&'static KindDef> {
+    KINDS
+        .iter()
+        .filter(|k| k.group == group && k.version == version)
+        .collect()
+}
+
 /// The kind with this apiVersion and kind name.
 pub fn find_kind(api_version: &str, kind: &str) -> Option<&'static KindDef> {
     KINDS

@@ -28,16 +28,20 @@ pub enum Route {
         namespace: Option<String>,
     },
     /// One object, or one of its subresources.
-    Object {
-        /// Kind.
-        kind: &'static KindDef,
-        /// Namespace (empty for cluster-scoped kinds).
-        namespace: String,
-        /// Name.
-        name: String,
-        /// `scale` or `status`.
-        sub: Option<String>,
-    },
+    Object(ObjectRef),
+}
+
+/// One object, and maybe one of its subresources, as a request names it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObjectRef {
+    /// Kind.
+    pub kind: &'static KindDef,
+    /// Namespace (empty for cluster-scoped kinds).
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+    /// `scale` or `status`.
+    pub sub: Option<String>,
 }
 
 /// Parses a request path.
@@ -71,12 +75,12 @@ pub fn route(path: &str) -> Option<Route> {
         {
             return None;
         }
-        Some(Route::Object {
+        Some(Route::Object(ObjectRef {
             kind,
             namespace: namespace.to_string(),
             name: name.to_string(),
             sub,
-        })
+        }))
     };
     if namespaced_list {
         let kind = find(rest[2])?;
@@ -124,15 +128,15 @@ mod tests {
         );
         assert_eq!(
             route("/api/v1/namespaces/azureml"),
-            Some(Route::Object {
+            Some(Route::Object(ObjectRef {
                 kind: namespaces,
                 namespace: "".into(),
                 name: "azureml".into(),
                 sub: None
-            })
+            }))
         );
         assert!(
-            matches!(route("/apis/apps/v1/namespaces/d/deployments/fe/scale"), Some(Route::Object { sub: Some(s), .. }) if s == "scale")
+            matches!(route("/apis/apps/v1/namespaces/d/deployments/fe/scale"), Some(Route::Object(ObjectRef { sub: Some(s), .. })) if s == "scale")
         );
         assert_eq!(
             route("/apis/apps/v1/namespaces/d/deployments/fe/bogus"),

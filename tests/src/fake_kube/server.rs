@@ -226,15 +226,10 @@ async fn respond(shared: &Arc<Shared>, call: &Call) -> Response<Body> {
         Some(Action::Delay(delay)) => tokio::time::sleep(delay).await,
         Some(Action::Status(code)) => {
             let (kind, namespace, name) = match &route {
-                Some(Route::Object {
-                    kind,
-                    namespace,
-                    name,
-                    ..
-                }) => (
-                    Some(*kind),
-                    Some(namespace.as_str()).filter(|n| !n.is_empty()),
-                    name.as_str(),
+                Some(Route::Object(object)) => (
+                    Some(object.kind),
+                    Some(object.namespace.as_str()).filter(|n| !n.is_empty()),
+                    object.name.as_str(),
                 ),
                 Some(Route::Collection { kind, namespace }) => {
                     (Some(*kind), namespace.as_deref(), "")
@@ -314,19 +309,7 @@ async fn dispatch(shared: &Arc<Shared>, call: &Call, route: Route) -> Response<B
             kind,
             namespace.as_deref(),
         )),
-        Route::Object {
-            kind,
-            namespace,
-            name,
-            sub,
-        } => reply(verbs::object(
-            shared,
-            call,
-            kind,
-            &namespace,
-            &name,
-            sub.as_deref(),
-        )),
+        Route::Object(object) => reply(verbs::object(shared, call, &object)),
         _ => error(status::method_not_allowed(call.method.as_str())),
     }
 }

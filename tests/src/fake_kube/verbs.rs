@@ -8,6 +8,7 @@ use super::deletion::Propagation;
 use super::kinds::KindDef;
 use super::ownership::{Ownership, Write};
 use super::patch::{json_patch, merge_patch, strategic_merge};
+use super::route::ObjectRef;
 use super::server::{Call, Shared};
 use super::status::{self, ApiError};
 use super::store::Store;
@@ -16,14 +17,8 @@ use super::store::Store;
 pub(super) type Answer = Result<(u16, Value), ApiError>;
 
 /// Verbs on `/…/{plural}/{name}[/{sub}]`.
-pub fn object(
-    shared: &Shared,
-    call: &Call,
-    kind: &'static KindDef,
-    namespace: &str,
-    name: &str,
-    sub: Option<&str>,
-) -> Answer {
+pub fn object(shared: &Shared, call: &Call, object: &ObjectRef) -> Answer {
+    let (kind, namespace, name) = (object.kind, object.namespace.as_str(), object.name.as_str());
     let mut store = shared.store.lock().expect("store");
     let current = || {
         store
@@ -31,7 +26,7 @@ pub fn object(
             .cloned()
             .ok_or_else(|| status::not_found(kind, name))
     };
-    match (&call.method, sub) {
+    match (&call.method, object.sub.as_deref()) {
         (&Method::GET, Some("scale")) => Ok((200, scale_of(&current()?))),
         (&Method::GET, _) => Ok((200, current()?)),
         (&Method::PUT, Some("scale")) => {
@@ -70,20 +65,15 @@ pub fn object(
             )?;
             Ok((200, replaced))
         }
-        (&Method::PATCH, sub) => patch(&mut store, call, kind, namespace, name, sub),
-        (&Method::DELETE, None) => delete(&mut store, call, kind, namespace, name),
+        (&Method::PATCH, _) => patch(&mut store, call, object),
+        (&Method::DELETE, None) => delete(&mut store, call, object),
         _ => Err(status::method_not_allowed(call.method.as_str())),
     }
 }
 
-fn patch(
-    store: &mut Store,
-    call: &Call,
-    kind: &'static KindDef,
-    namespace: &str,
-    name: &str,
-    sub: Option<&str>,
-) -> Answer {
+fn patch(store: &mut Store, call: &Call, object: &ObjectRef) -> Answer {
+    let (kind, namespace, name) = (object.kind, object.namespace.as_str(), object.name.as_str());
+    let sub = object.sub.as_deref();
     let content_type = call
         .header("content-type")
         .split(';')
@@ -92,7 +82,7 @@ fn patch(
         .trim()
         .to_string();
     if content_type == "application/apply-patch+yaml" {
-        return super::apply::apply(store, call, kind, namespace, name, sub);
+        return super::apply::apply(store, call, object);
     }
     let live = store
         .get(kind, namespace, name)
@@ -204,13 +194,8 @@ fn write_scale(
     Ok((200, scale_of(&result)))
 }
 
-fn delete(
-    store: &mut Store,
-    call: &Call,
-    kind: &'static KindDef,
-    namespace: &str,
-    name: &str,
-) -> Answer {
+fn delete(store: &mut Store, call: &Call, object: &ObjectRef) -> Answer {
+    let (kind, namespace, name) = (object.kind, object.namespace.as_str(), object.name.as_str());
     let options = call.json()?;
     let policy = options["propagationPolicy"]
         .as_str()
