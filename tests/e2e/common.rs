@@ -85,12 +85,17 @@ pub fn fe(kind: &str, name: &str) -> FeObject {
         .expect("an azureml-fe object")
 }
 
-/// Requests with this method seen by the fake.
-pub fn count(kube: &FakeKube, method: &str) -> usize {
+/// The requests with this method the fake has seen.
+pub fn requests(kube: &FakeKube, method: &str) -> Vec<aml_tests::fake_kube::Recorded> {
     kube.requests()
-        .iter()
+        .into_iter()
         .filter(|r| r.method == method)
-        .count()
+        .collect()
+}
+
+/// How many requests with this method the fake has seen.
+pub fn count(kube: &FakeKube, method: &str) -> usize {
+    requests(kube, method).len()
 }
 
 /// A new empty directory in the test's temp dir, for `--backup-dir`.

@@ -5,7 +5,8 @@ use aml_core::k8s::AZUREML_FE;
 use serde_json::{Value, json};
 
 use crate::common::{
-    Fe, assert_code, backup_dir, count, demo, demo_idle, fe, fe_present, lines_ending, path_of, row,
+    Fe, assert_code, backup_dir, count, demo, demo_idle, fe, fe_present, lines_ending, path_of,
+    requests, row,
 };
 
 fn backup_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
@@ -282,12 +283,7 @@ async fn server_dry_run_asks_the_server_with_dry_run_all_and_changes_nothing() {
         ])
         .await;
     assert_code(&out, 0);
-    let deletes: Vec<_> = ctx
-        .kube
-        .requests()
-        .into_iter()
-        .filter(|r| r.method == "DELETE")
-        .collect();
+    let deletes = requests(&ctx.kube, "DELETE");
     assert_eq!(deletes.len(), 8);
     assert!(
         deletes

@@ -7,7 +7,7 @@ use aml_tests::fake_kube::Action;
 use serde_json::{Value, json};
 
 use crate::common::{
-    Fe, assert_code, demo_idle, fe, fe_object, fe_present, lines_ending, path_of, row,
+    Fe, assert_code, demo_idle, fe, fe_object, fe_present, lines_ending, path_of, requests, row,
 };
 
 #[tokio::test]
@@ -90,12 +90,7 @@ async fn deletes_are_sent_together_not_one_after_another() {
     );
     let out = ctx.run::<Fe>(&["cleanup", "--yes", "--no-backup"]).await;
     assert_code(&out, 0);
-    let deletes: Vec<_> = ctx
-        .kube
-        .requests()
-        .into_iter()
-        .filter(|r| r.method == "DELETE")
-        .collect();
+    let deletes = requests(&ctx.kube, "DELETE");
     let last_sent = deletes.iter().map(|r| r.received).max().unwrap();
     let first_answered = deletes.iter().filter_map(|r| r.answered).min().unwrap();
     assert!(
