@@ -201,3 +201,58 @@ async fn background_cascade_removes_the_pods_too() {
             .is_none()
     );
 }
+
+#[tokio::test]
+async fn a_secret_replaced_after_its_backup_is_not_deleted() {
+    let ctx = demo_idle();
+    let dir = crate::common::backup_dir(&ctx);
+    let secret = path_of(&fe("Secret", "azuremlfessl"), "default");
+    // Hold the secret's DELETE in the server while someone writes a new certificate.
+    ctx.kube.inject(
+        Some("DELETE"),
+        &secret,
+        1,
+        Action::Delay(Duration::from_secs(2)),
+    );
+    let args = ["cleanup", "--yes", "--backup-dir", dir.to_str().unwrap()];
+    let cleanup = ctx.run::<Fe>(&args);
+    let writer = async {
+        while !requests(&ctx.kube, "DELETE")
+            .iter()
+            .any(|r| r.path == secret)
+        {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        ctx.kube
+            .update("v1", "Secret", "default", "azuremlfessl", |s| {
+                s["data"]["cert.pem"] = json!("TkVX")
+            });
+    };
+    let (out, ()) = tokio::join!(cleanup, writer);
+    assert_code(&out, 1);
+    let row = row(&out.stdout, "Secret", "azuremlfessl");
+    assert!(row.contains("failed: Operation cannot be fulfilled on secrets \"azuremlfessl\": Precondition failed: ResourceVersion"), "{out}");
+    let kept = ctx
+        .kube
+        .get("v1", "Secret", "default", "azuremlfessl")
+        .expect("the new secret is kept");
+    assert_eq!(kept["data"]["cert.pem"], "TkVX");
+
+    // Running again saves the new version, then deletes it.
+    let again = ctx.run::<Fe>(&args).await;
+    assert_code(&again, 0);
+    let saved: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    assert_eq!(saved.len(), 2);
+    assert!(
+        saved.iter().any(|text| text.contains("cert.pem: TkVX")),
+        "the replacement was backed up too"
+    );
+    assert!(
+        ctx.kube
+            .get("v1", "Secret", "default", "azuremlfessl")
+            .is_none()
+    );
+}

@@ -5,7 +5,7 @@
 
 use aml_core::Error;
 use aml_core::cli::{DryRun, Printer, Report, Table, plural};
-use aml_core::k8s::{self, AZUREML_FE, Deletion, FeObject, Kube, ModelService};
+use aml_core::k8s::{self, AZUREML_FE, DeleteOptions, Deletion, FeObject, Kube, ModelService};
 use anyhow::Context as _;
 use kube::api::DynamicObject;
 use serde::Serialize;
@@ -103,9 +103,24 @@ pub(crate) async fn run(kube: &Kube, plan: &CleanupPlan, out: &mut Printer) -> a
             out.info(&format!("saved secret `{namespace}/azuremlfessl` to {} (mode 0600; restore with `kubectl create -f`)", path.display()));
             backup_path = Some(path.display().to_string());
         }
-        let deletes = AZUREML_FE
-            .iter()
-            .map(|o| delete_one(kube, *o, &namespace, plan));
+        // The secret goes only if it is still the version that was saved; if something replaced
+        // it meanwhile the server answers 409 and a re-run backs up the new one.
+        let saved_version = backup_path
+            .as_ref()
+            .and(secret.as_ref())
+            .and_then(|s| s.metadata.resource_version.clone());
+        let deletes = AZUREML_FE.iter().map(|o| {
+            let options = DeleteOptions {
+                propagation: plan.propagation,
+                dry_run: plan.dry_run == DryRun::Server,
+                resource_version: if o.is_tls_secret() {
+                    saved_version.clone()
+                } else {
+                    None
+                },
+            };
+            delete_one(kube, *o, &namespace, plan, options)
+        });
         futures::future::join_all(deletes).await
     };
     if plan.dry_run.is_dry()
@@ -121,14 +136,9 @@ pub(crate) async fn run(kube: &Kube, plan: &CleanupPlan, out: &mut Printer) -> a
         .iter()
         .filter(|r| r.result == Outcome::Failed)
         .count();
-    let dry_run = match plan.dry_run {
-        DryRun::None => "none",
-        DryRun::Client => "client",
-        DryRun::Server => "server",
-    };
     let report = CleanupReport {
         namespace,
-        dry_run,
+        dry_run: plan.dry_run.as_str(),
         backup: backup_path,
         active_model_services: active,
         objects: results,
@@ -279,17 +289,10 @@ async fn delete_one(
     object: FeObject,
     namespace: &str,
     plan: &CleanupPlan,
+    options: DeleteOptions,
 ) -> ObjectResult {
     let failed = |message: String| result(object, namespace, Outcome::Failed, Some(message));
-    let server_dry_run = plan.dry_run == DryRun::Server;
-    let request = k8s::delete(
-        kube,
-        object.kind,
-        namespace,
-        object.name,
-        plan.propagation,
-        server_dry_run,
-    );
+    let request = k8s::delete(kube, object.kind, namespace, object.name, &options);
     let deletion = match tokio::time::timeout(plan.timeout, request).await {
         Err(_) => return failed(format!("no answer within {}s", plan.timeout.as_secs_f64())),
         Ok(Err(e)) => return failed(object_error(&e)),
@@ -297,7 +300,7 @@ async fn delete_one(
     };
     let outcome = match deletion {
         Deletion::AlreadyAbsent => Outcome::AlreadyAbsent,
-        Deletion::Accepted { .. } if server_dry_run => Outcome::WouldDelete,
+        Deletion::Accepted { .. } if options.dry_run => Outcome::WouldDelete,
         Deletion::Accepted { pending: false, .. } => Outcome::Deleted,
         Deletion::Accepted { pending: true, .. } if !plan.wait => Outcome::Deleting,
         Deletion::Accepted { uid, pending: true } => {

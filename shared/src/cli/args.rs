@@ -65,6 +65,15 @@ pub enum DryRun {
 }
 
 impl DryRun {
+    /// The flag value: `none`, `client`, `server`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Client => "client",
+            Self::Server => "server",
+        }
+    }
+
     /// True for `client` and `server`.
     pub fn is_dry(self) -> bool {
         self != Self::None

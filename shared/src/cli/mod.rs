@@ -49,8 +49,9 @@ pub fn main<C: Command>() -> std::process::ExitCode {
         }
     };
     let output = cli.shared().output.clone();
-    init_tracing(output.verbose, env.rust_log.as_deref());
-    let mut printer = Printer::stdio(output.output, output.no_color || env.no_color);
+    let no_color = output.no_color || env.no_color;
+    init_tracing(output.verbose, env.rust_log.as_deref(), no_color);
+    let mut printer = Printer::stdio(output.output, no_color);
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -148,17 +149,59 @@ fn classify(cause: &(dyn std::error::Error + 'static)) -> (Option<ExitCode>, Opt
 }
 
 /// Logs go to stderr: `warn` by default, `-v` debug for our crates and kube, `-vv` trace; `RUST_LOG` wins.
-fn init_tracing(verbose: u8, rust_log: Option<&str>) {
+///
+/// Targets match by prefix, so `kubectl_aml` covers every plugin crate.
+fn init_tracing(verbose: u8, rust_log: Option<&str>, no_color: bool) {
     let filter = match (rust_log, verbose) {
         (Some(filter), _) => filter.to_string(),
         // kube logs failed requests at ERROR; we report every error ourselves, so only with -v.
         (None, 0) => "warn,kube_client=off".into(),
-        (None, 1) => "warn,aml_core=debug,kubectl_aml_fe=debug,kube_client=debug".into(),
-        (None, _) => "debug,aml_core=trace,kubectl_aml_fe=trace,kube_client=trace".into(),
+        (None, 1) => "warn,aml_core=debug,kubectl_aml=debug,kube_client=debug".into(),
+        (None, _) => "debug,aml_core=trace,kubectl_aml=trace,kube_client=trace".into(),
     };
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_ansi(!no_color && std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use anyhow::Context as _;
+
+    use super::*;
+
+    fn reported(err: anyhow::Error) -> (ExitCode, String) {
+        let (mut printer, _, stderr) = Printer::captured(OutputFormat::Table, "", false);
+        let code = report(&err, &mut printer);
+        (code, stderr.text())
+    }
+
+    #[test]
+    fn the_first_typed_cause_chooses_code_and_hint() {
+        let inner = crate::Error::usage("--timeout must be greater than 0", "use 30s");
+        let (code, text) = reported(anyhow::Error::new(inner).context("cannot clean up"));
+        assert_eq!(code, ExitCode::USAGE);
+        assert_eq!(
+            text,
+            "error: cannot clean up\n  caused by: --timeout must be greater than 0\nhint: use 30s\n"
+        );
+    }
+
+    #[test]
+    fn untyped_errors_are_failures_without_a_hint() {
+        let (code, text) = reported(anyhow::anyhow!("something broke"));
+        assert_eq!(
+            (code, text.as_str()),
+            (ExitCode::FAILURE, "error: something broke\n")
+        );
+    }
+
+    #[test]
+    fn a_closed_stdout_is_not_an_error() {
+        let pipe = std::io::Error::from(std::io::ErrorKind::BrokenPipe);
+        let (code, text) = reported(Err::<(), _>(pipe).context("writing the table").unwrap_err());
+        assert_eq!((code, text.as_str()), (ExitCode::OK, ""));
+    }
 }

@@ -15,7 +15,7 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 pub use azureml_fe::{AZUREML_FE, FeObject, MODEL_SERVICE_LABEL};
 pub use error::{Error, ServerStatus, Target};
 pub use models::{ModelService, list_model_services};
-pub use objects::{Deletion, Kind, Propagation, delete, get_opt, wait_until_gone};
+pub use objects::{DeleteOptions, Deletion, Kind, Propagation, delete, get_opt, wait_until_gone};
 
 use crate::Env;
 use crate::cli::KubeArgs;

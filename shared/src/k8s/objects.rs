@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use kube::api::{
-    Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, WatchEvent, WatchParams,
+    Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, Preconditions, WatchEvent,
+    WatchParams,
 };
 use kube::core::params::PropagationPolicy;
 
@@ -155,29 +156,36 @@ pub async fn get_opt(
         .map_err(|e| Error::from_kube("read", kind.target(namespace, name), e))
 }
 
-/// DELETE with a propagation policy; with `dry_run` the server checks and persists nothing.
+/// How a DELETE is sent.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeleteOptions {
+    /// What happens to dependents.
+    pub propagation: Propagation,
+    /// `dryRun=All`: the server checks and persists nothing.
+    pub dry_run: bool,
+    /// Delete only if the object is still at this resourceVersion (else 409 Conflict).
+    pub resource_version: Option<String>,
+}
+
+/// DELETE with the given options; 404 answers [`Deletion::AlreadyAbsent`].
 pub async fn delete(
     kube: &Kube,
     kind: Kind,
     namespace: &str,
     name: &str,
-    propagation: Propagation,
-    dry_run: bool,
+    options: &DeleteOptions,
 ) -> Result<Deletion, Error> {
-    tracing::debug!(
-        kind = kind.kind,
-        namespace,
-        name,
-        ?propagation,
-        dry_run,
-        "delete"
-    );
+    tracing::debug!(kind = kind.kind, namespace, name, ?options, "delete");
     let params = DeleteParams {
-        dry_run,
-        propagation_policy: Some(match propagation {
+        dry_run: options.dry_run,
+        propagation_policy: Some(match options.propagation {
             Propagation::Background => PropagationPolicy::Background,
             Propagation::Foreground => PropagationPolicy::Foreground,
             Propagation::Orphan => PropagationPolicy::Orphan,
+        }),
+        preconditions: options.resource_version.clone().map(|rv| Preconditions {
+            resource_version: Some(rv),
+            uid: None,
         }),
         ..DeleteParams::default()
     };
