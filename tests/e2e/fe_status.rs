@@ -218,3 +218,37 @@ async fn a_server_that_never_answers_is_exit_5() {
         "{out}"
     );
 }
+
+#[tokio::test]
+async fn model_services_are_counted_across_list_pages() {
+    let ctx = demo();
+    let services: Vec<Value> = (0..501)
+        .map(|i| {
+            serde_json::json!({"apiVersion": "apps/v1", "kind": "Deployment",
+                "metadata": {"name": format!("m{i:03}"), "namespace": "ws1", "labels": {"isazuremlapp": "true"}},
+                "spec": {"replicas": 0, "selector": {"matchLabels": {"app": "m"}},
+                         "template": {"metadata": {"labels": {"app": "m"}}}}})
+        })
+        .collect();
+    ctx.kube.seed(services);
+    let out = ctx.run::<Fe>(&["status", "-o", "json"]).await;
+    assert_code(&out, 0);
+    let report: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(
+        report["modelServices"][0]["services"]
+            .as_array()
+            .unwrap()
+            .len(),
+        502,
+        "501 seeded + sentiment"
+    );
+    assert_eq!(report["modelServices"][0]["active"], 1);
+    let lists: Vec<_> = ctx
+        .kube
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "/apis/apps/v1/deployments")
+        .collect();
+    assert_eq!(lists.len(), 2, "two pages of 500");
+    assert!(lists[1].param("continue").is_some());
+}
