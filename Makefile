@@ -46,7 +46,8 @@ check-tls: ## fail if aws-lc-rs or openssl-sys entered the dependency tree
 doc: ## API docs of every crate
 	cargo doc --workspace --no-deps --document-private-items
 
-bench: ## time `kubectl aml fe cleanup` against kubectl (release builds; not a test)
+bench: ## time and memory of `kubectl aml fe cleanup` against kubectl (release builds; not a test)
+	@test -x /usr/bin/time || (apt-get update -qq && apt-get install -y -qq time)
 	cargo build --release -p kubectl-aml-fe
 	cargo build --release -p aml-tests --bin bench-fe
 	target/release/bench-fe
