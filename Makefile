@@ -43,8 +43,8 @@ fmt: ## format the code
 check-tls: ## fail if aws-lc-rs or openssl-sys entered the dependency tree
 	scripts/check-tls.sh
 
-doc: ## API docs of every crate
-	cargo doc --workspace --no-deps --document-private-items
+doc: ## API docs of every crate (warnings are errors)
+	RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --document-private-items
 
 bench: ## time and memory of `kubectl aml fe cleanup` against kubectl (release builds; not a test)
 	@test -x /usr/bin/time || (apt-get update -qq && apt-get install -y -qq time)
@@ -58,4 +58,4 @@ demo: ## the plugins against a local sandbox API server, no cluster needed
 clean: ## remove build output
 	cargo clean
 
-ci: lint test ## what CI runs
+ci: lint test doc ## what CI runs

@@ -65,7 +65,7 @@ pub fn main<C: Command>() -> std::process::ExitCode {
     runtime.block_on(execute(cli, &env, &mut printer)).into()
 }
 
-/// Parses `argv` (including argv[0]) and runs the command with this environment and printer.
+/// Parses `argv` (program name first) and runs the command with this environment and printer.
 ///
 /// This is `main` without the process: tests use it to run plugins in-process.
 pub async fn run_with<C: Command, I, T>(argv: I, env: &Env, printer: &mut Printer) -> ExitCode
