@@ -38,6 +38,9 @@ pub enum Error {
     /// Kubernetes access failed (boxed: it carries the server's Status).
     #[error(transparent)]
     K8s(Box<k8s::Error>),
+    /// TLS material is missing or broken.
+    #[error(transparent)]
+    Tls(#[from] crate::tls::Error),
     /// A local file could not be read or written.
     #[error("failed to {action} `{}`", path.display())]
     File {
@@ -88,6 +91,7 @@ impl Error {
             Self::Usage { .. } => ExitCode::USAGE,
             Self::Refused { .. } | Self::Failed { .. } | Self::File { .. } => ExitCode::FAILURE,
             Self::K8s(e) => e.exit_code(),
+            Self::Tls(e) => e.exit_code(),
         }
     }
 
@@ -98,6 +102,7 @@ impl Error {
                 hint.clone()
             }
             Self::K8s(e) => e.hint(),
+            Self::Tls(e) => e.hint(),
             Self::File { source, .. } => match source.kind() {
                 std::io::ErrorKind::PermissionDenied => {
                     Some("check the directory's permissions or choose another one".into())

@@ -1,6 +1,6 @@
 //! Core of kubectl-aml: the CLI conventions every plugin shares (flags, output, errors, exit codes),
-//! Kubernetes access (client from kubeconfig, get-or-none, delete-and-wait), and the Azure ML
-//! objects in a cluster (the azureml-fe resource set, model-service discovery).
+//! Kubernetes access (client from kubeconfig, get-or-none, delete-and-wait), the Azure ML objects in
+//! a cluster (the azureml-fe resource set, model-service discovery) and their TLS material.
 #![warn(missing_docs)]
 
 pub mod cli;
@@ -8,6 +8,7 @@ mod context;
 pub mod env;
 mod error;
 pub mod k8s;
+pub mod tls;
 
 pub use context::Context;
 pub use env::Env;

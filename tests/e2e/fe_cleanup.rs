@@ -168,7 +168,7 @@ async fn refuses_to_delete_anything_when_the_backup_cannot_be_written() {
         ])
         .await;
     assert_code(&out, 2);
-    assert!(out.stderr.contains("does not exist or is not a directory\nhint: create it, pass another --backup-dir, or --no-backup"), "{out}");
+    assert!(out.stderr.contains("does not exist or is not a directory\nhint: create it, pass another --backup-dir, or --no-backup to go on without a copy"), "{out}");
     assert_eq!(count(&ctx.kube, "DELETE"), 0);
 }
 

@@ -5,13 +5,15 @@
 
 use aml_core::Error;
 use aml_core::cli::{DryRun, Printer, Report, Table, plural};
-use aml_core::k8s::{self, AZUREML_FE, DeleteOptions, Deletion, FeObject, Kube, ModelService};
+use aml_core::k8s::{
+    self, AZUREML_FE, DeleteOptions, Deletion, FeObject, Kube, ModelService, backup,
+};
 use anyhow::Context as _;
 use kube::api::DynamicObject;
 use serde::Serialize;
 
 use crate::cli::CleanupPlan;
-use crate::{backup, object_error};
+use crate::object_error;
 
 /// What happened to one object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -66,7 +68,7 @@ struct CleanupReport {
 pub(crate) async fn run(kube: &Kube, plan: &CleanupPlan, out: &mut Printer) -> anyhow::Result<()> {
     let namespace = kube.namespace.clone();
     if let Some(dir) = &plan.backup_dir {
-        backup::check_dir(dir)?;
+        backup::check_dir(dir, Some("--no-backup"))?;
     }
     let reads = AZUREML_FE
         .iter()

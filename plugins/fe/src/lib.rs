@@ -1,7 +1,6 @@
 //! `kubectl aml fe`: the azureml-fe objects in a cluster — `status` shows them, `cleanup` deletes
 //! them the way the Azure docs ask before a re-attach, without the ways scripts get it wrong.
 
-mod backup;
 mod cleanup;
 mod cli;
 mod status;

@@ -143,6 +143,8 @@ fn classify(cause: &(dyn std::error::Error + 'static)) -> (Option<ExitCode>, Opt
         (Some(e.exit_code()), e.hint())
     } else if let Some(e) = cause.downcast_ref::<k8s::Error>() {
         (Some(e.exit_code()), e.hint())
+    } else if let Some(e) = cause.downcast_ref::<crate::tls::Error>() {
+        (Some(e.exit_code()), e.hint())
     } else {
         (None, None)
     }

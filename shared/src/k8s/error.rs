@@ -104,6 +104,14 @@ pub enum Error {
         #[source]
         source: kube::Error,
     },
+    /// A wait ended because the condition can no longer hold.
+    #[error("gave up waiting for {what}: {reason}")]
+    Failed {
+        /// What we waited for.
+        what: String,
+        /// Why it will not happen.
+        reason: String,
+    },
     /// A wait ran out of time.
     #[error("timed out after {}s waiting for {what}", after.as_secs_f64())]
     Timeout {
@@ -156,6 +164,7 @@ impl Error {
             Self::Transport { source, .. } if is_timeout(source) => ExitCode::TIMEOUT,
             Self::Transport { .. } => ExitCode::FAILURE,
             Self::Timeout { .. } => ExitCode::TIMEOUT,
+            Self::Failed { .. } => ExitCode::FAILURE,
         }
     }
 
@@ -192,6 +201,7 @@ impl Error {
                 Some("check that the API server in your kubeconfig is reachable (`kubectl cluster-info`)".into())
             }
             Self::Timeout { .. } => Some("raise --timeout, or check why it is slow with kubectl".into()),
+            Self::Failed { .. } => Some("look at the object with `kubectl describe`".into()),
         }
     }
 }

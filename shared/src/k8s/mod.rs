@@ -2,9 +2,11 @@
 //! model-service discovery.
 
 mod azureml_fe;
+pub mod backup;
 mod error;
 mod models;
 mod objects;
+mod wait;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -15,7 +17,10 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 pub use azureml_fe::{AZUREML_FE, FeObject, MODEL_SERVICE_LABEL};
 pub use error::{Error, ServerStatus, Target};
 pub use models::{ModelService, list_model_services};
-pub use objects::{DeleteOptions, Deletion, Kind, Propagation, delete, get_opt, wait_until_gone};
+pub use objects::{DeleteOptions, Deletion, Kind, Propagation, delete, get_opt, replace};
+pub use wait::{
+    Progress, restart_deployment, rollout_progress, wait_for, wait_for_rollout, wait_until_gone,
+};
 
 use crate::Env;
 use crate::cli::KubeArgs;

@@ -1,13 +1,9 @@
-//! Kind-agnostic object helpers: get-or-none, delete with propagation, wait until gone.
+//! Kind-agnostic object helpers: get-or-none, delete with propagation and preconditions, replace.
 //!
 //! They work on `DynamicObject` so a resource set can be handled as data, one code path for all kinds.
 
-use std::time::Duration;
-
-use futures::StreamExt;
 use kube::api::{
-    Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, Preconditions, WatchEvent,
-    WatchParams,
+    Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, PostParams, Preconditions,
 };
 use kube::core::params::PropagationPolicy;
 
@@ -98,7 +94,7 @@ impl Kind {
         )
     }
 
-    fn api(&self, kube: &Kube, namespace: &str) -> Api<DynamicObject> {
+    pub(super) fn api(&self, kube: &Kube, namespace: &str) -> Api<DynamicObject> {
         let resource = self.api_resource();
         if self.namespaced {
             Api::namespaced_with(kube.client.clone(), namespace, &resource)
@@ -207,67 +203,25 @@ pub async fn delete(
     }
 }
 
-/// Waits until the object is gone (or replaced by a new one with another uid), at most `timeout`.
-///
-/// One GET, then one watch from the object's resourceVersion, like `kubectl delete --wait`; the
-/// loop only repeats if the watch ends early (server timeout, too-old resourceVersion).
-pub async fn wait_until_gone(
+/// PUT: replaces the object as given; its `metadata.resourceVersion` is the precondition (409 if
+/// it changed). With `dry_run` the server checks and persists nothing.
+pub async fn replace(
     kube: &Kube,
     kind: Kind,
     namespace: &str,
-    name: &str,
-    uid: Option<&str>,
-    timeout: Duration,
-) -> Result<(), Error> {
-    let watching = watch_until_gone(kube, kind, namespace, name, uid);
-    match tokio::time::timeout(timeout, watching).await {
-        Ok(result) => result,
-        Err(_) => {
-            let what = format!("{} to be deleted", kind.target(namespace, name));
-            Err(Error::Timeout {
-                what,
-                after: timeout,
-            })
-        }
-    }
-}
-
-async fn watch_until_gone(
-    kube: &Kube,
-    kind: Kind,
-    namespace: &str,
-    name: &str,
-    uid: Option<&str>,
-) -> Result<(), Error> {
-    let api = kind.api(kube, namespace);
-    let fields = format!("metadata.name={name}");
-    loop {
-        let Some(current) = get_opt(kube, kind, namespace, name).await? else {
-            return Ok(());
-        };
-        if uid.is_some() && current.metadata.uid.as_deref() != uid {
-            return Ok(());
-        }
-        let version = current.metadata.resource_version.unwrap_or_default();
-        // The server ends a watch after timeoutSeconds (kube caps it below 295); then we look again.
-        let params = WatchParams::default().fields(&fields).timeout(290);
-        let stream = api
-            .watch(&params, &version)
-            .await
-            .map_err(|e| Error::from_kube("watch", kind.target(namespace, name), e))?;
-        let mut stream = std::pin::pin!(stream);
-        while let Some(event) = stream.next().await {
-            match event {
-                Ok(WatchEvent::Deleted(_)) => return Ok(()),
-                Ok(WatchEvent::Error(_)) | Err(_) => {
-                    // A broken watch: look again after a breath, so a failing server is not hammered.
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    break;
-                }
-                Ok(_) => {}
-            }
-        }
-    }
+    object: &DynamicObject,
+    dry_run: bool,
+) -> Result<DynamicObject, Error> {
+    let name = object.metadata.name.clone().unwrap_or_default();
+    tracing::debug!(kind = kind.kind, namespace, name, dry_run, "replace");
+    let params = PostParams {
+        dry_run,
+        ..PostParams::default()
+    };
+    kind.api(kube, namespace)
+        .replace(&name, &params, object)
+        .await
+        .map_err(|e| Error::from_kube("update", kind.target(namespace, &name), e))
 }
 
 #[cfg(test)]

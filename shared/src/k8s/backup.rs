@@ -1,10 +1,10 @@
-//! The backup of the TLS secret taken before it is deleted: restorable YAML in a 0600 file,
-//! synced to disk before anything is deleted.
+//! Backups of secrets taken before they are deleted or replaced: restorable YAML in a new 0600 file,
+//! synced to disk before the original is touched.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use aml_core::Error;
+use crate::Error;
 use kube::api::DynamicObject;
 use serde_json::{Map, Value, json};
 
@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 const DROPPED_ANNOTATIONS: [&str; 1] = ["kubectl.kubernetes.io/last-applied-configuration"];
 
 /// The secret as a manifest `kubectl create -f` restores: server-set metadata left out.
-pub(crate) fn manifest(secret: &DynamicObject) -> Value {
+pub fn manifest(secret: &DynamicObject) -> Value {
     let meta = &secret.metadata;
     let mut metadata = Map::new();
     metadata.insert("name".into(), json!(meta.name));
@@ -39,27 +39,28 @@ pub(crate) fn manifest(secret: &DynamicObject) -> Value {
     manifest
 }
 
-/// Checks, before anything is deleted, that backups can go to `dir`.
-pub(crate) fn check_dir(dir: &Path) -> Result<(), Error> {
+/// Checks, before anything is changed, that backups can go to `dir`; `skip_flag` names the flag
+/// that goes on without a backup, if the command has one.
+pub fn check_dir(dir: &Path, skip_flag: Option<&str>) -> Result<(), Error> {
     if dir.is_dir() {
         return Ok(());
     }
-    Err(Error::usage(
-        format!(
-            "backup directory `{}` does not exist or is not a directory",
-            dir.display()
-        ),
-        "create it, pass another --backup-dir, or --no-backup to delete the secret without a copy",
-    ))
+    let hint = match skip_flag {
+        Some(flag) => {
+            format!("create it, pass another --backup-dir, or {flag} to go on without a copy")
+        }
+        None => "create it, or pass another --backup-dir".to_string(),
+    };
+    let message = format!(
+        "backup directory `{}` does not exist or is not a directory",
+        dir.display()
+    );
+    Err(Error::usage(message, hint))
 }
 
 /// Writes the secret to a new file in `dir` (never overwriting), mode 0600, synced; returns its path.
-pub(crate) fn save(
-    dir: &Path,
-    secret: &DynamicObject,
-    now: jiff::Timestamp,
-) -> Result<PathBuf, Error> {
-    let text = aml_core::cli::output::to_yaml(&manifest(secret)).map_err(|e| Error::Failed {
+pub fn save(dir: &Path, secret: &DynamicObject, now: jiff::Timestamp) -> Result<PathBuf, Error> {
+    let text = crate::cli::output::to_yaml(&manifest(secret)).map_err(|e| Error::Failed {
         message: format!("cannot encode the secret backup: {e}"),
         hint: None,
     })?;
