@@ -27,6 +27,14 @@ pub enum Error {
         /// How to proceed deliberately.
         hint: Option<String>,
     },
+    /// The named object does not exist.
+    #[error("{message}")]
+    NotFound {
+        /// What is missing.
+        message: String,
+        /// Where to look.
+        hint: Option<String>,
+    },
     /// The operation ran and some of it failed; the report said what.
     #[error("{message}")]
     Failed {
@@ -77,6 +85,14 @@ impl Error {
         }
     }
 
+    /// A missing object, with where to look.
+    pub fn not_found(message: impl Into<String>, hint: impl Into<String>) -> Self {
+        Self::NotFound {
+            message: message.into(),
+            hint: Some(hint.into()),
+        }
+    }
+
     /// A partial or complete failure that has already been reported in detail.
     pub fn failed(message: impl Into<String>, hint: impl Into<String>) -> Self {
         Self::Failed {
@@ -89,6 +105,7 @@ impl Error {
     pub fn exit_code(&self) -> ExitCode {
         match self {
             Self::Usage { .. } => ExitCode::USAGE,
+            Self::NotFound { .. } => ExitCode::NOT_FOUND,
             Self::Refused { .. } | Self::Failed { .. } | Self::File { .. } => ExitCode::FAILURE,
             Self::K8s(e) => e.exit_code(),
             Self::Tls(e) => e.exit_code(),
@@ -98,9 +115,10 @@ impl Error {
     /// A suggestion for the user, if there is one.
     pub fn hint(&self) -> Option<String> {
         match self {
-            Self::Usage { hint, .. } | Self::Refused { hint, .. } | Self::Failed { hint, .. } => {
-                hint.clone()
-            }
+            Self::Usage { hint, .. }
+            | Self::NotFound { hint, .. }
+            | Self::Refused { hint, .. }
+            | Self::Failed { hint, .. } => hint.clone(),
             Self::K8s(e) => e.hint(),
             Self::Tls(e) => e.hint(),
             Self::File { source, .. } => match source.kind() {

@@ -181,13 +181,21 @@ pub async fn restart_deployment(
     namespace: &str,
     name: &str,
     now: jiff::Timestamp,
+    dry_run: bool,
 ) -> Result<DynamicObject, Error> {
     let kind = Kind::DEPLOYMENT;
     let stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
     let patch = json!({"spec": {"template": {"metadata": {"annotations": {"kubectl.kubernetes.io/restartedAt": stamp}}}}});
     tracing::debug!(namespace, name, "rollout restart");
     kind.api(kube, namespace)
-        .patch(name, &PatchParams::default(), &Patch::Strategic(patch))
+        .patch(
+            name,
+            &PatchParams {
+                dry_run,
+                ..PatchParams::default()
+            },
+            &Patch::Strategic(patch),
+        )
         .await
         .map_err(|e| Error::from_kube("restart", kind.target(namespace, name), e))
 }

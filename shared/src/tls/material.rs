@@ -73,6 +73,20 @@ impl Material {
     /// The pair in a Secret: `cert.pem`/`key.pem`, or `tls.crt`/`tls.key` for `kubernetes.io/tls`
     /// secrets (or when only those are present).
     pub fn from_secret(secret: &DynamicObject) -> Result<(Self, SecretKeys), Error> {
+        let (keys, cert, key) = Self::parts_from_secret(secret);
+        Ok((
+            Self {
+                cert: cert?,
+                key: key?,
+            },
+            keys,
+        ))
+    }
+
+    /// Like [`Self::from_secret`], each part on its own: a broken key does not hide the certificate.
+    pub fn parts_from_secret(
+        secret: &DynamicObject,
+    ) -> (SecretKeys, Result<Part, Error>, Result<Part, Error>) {
         let name = format!(
             "{}/{}",
             secret.metadata.namespace.as_deref().unwrap_or_default(),
@@ -114,13 +128,7 @@ impl Material {
                 .map_err(|_| Error::InvalidBase64 { what: what.clone() })?;
             checked(what, bytes)
         };
-        Ok((
-            Self {
-                cert: part(keys.cert)?,
-                key: part(keys.key)?,
-            },
-            keys,
-        ))
+        (keys, part(keys.cert), part(keys.key))
     }
 
     /// The pair in two files.

@@ -11,10 +11,10 @@ mod summary;
 use std::path::PathBuf;
 
 pub use checks::{Check, CheckStatus, VerifyOptions, verify};
-pub use material::{CERT_KEYS, Material, Part, SecretKeys};
+pub use material::{CERT_KEYS, Material, Part, SecretKeys, read_part};
 pub use names::name_matches;
 pub use pem::{parse_chain, parse_key};
-pub use summary::{CertSummary, KeyInfo, fingerprint, summarize};
+pub use summary::{CertSummary, KeyInfo, fingerprint, public_key_der, summarize};
 
 use crate::cli::ExitCode;
 

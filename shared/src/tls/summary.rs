@@ -162,18 +162,24 @@ pub(super) fn key_info(cert: &X509Certificate<'_>) -> KeyInfo {
     }
 }
 
-/// Whether the private key's public half is the certificate's key (SubjectPublicKeyInfo equality,
-/// as rustls' `keys_match`); an error when the key cannot be used at all.
-pub(super) fn key_matches(
-    cert: &X509Certificate<'_>,
-    key: &PrivateKeyDer<'_>,
-) -> Result<bool, String> {
+/// The private key's public half as SubjectPublicKeyInfo DER (what a certificate for it carries);
+/// an error when the key cannot be used at all.
+pub fn public_key_der(key: &PrivateKeyDer<'_>) -> Result<Vec<u8>, String> {
     let signer = rustls::crypto::ring::sign::any_supported_type(key)
         .map_err(|_| "not an RSA (2048–8192 bits), ECDSA P-256/P-384 or Ed25519 key".to_string())?;
     let spki = signer
         .public_key()
         .ok_or("the key's public half cannot be derived")?;
-    Ok(spki.as_ref() == cert.public_key().raw)
+    Ok(spki.as_ref().to_vec())
+}
+
+/// Whether the private key belongs to the certificate (SubjectPublicKeyInfo equality, as rustls'
+/// `keys_match`).
+pub(super) fn key_matches(
+    cert: &X509Certificate<'_>,
+    key: &PrivateKeyDer<'_>,
+) -> Result<bool, String> {
+    Ok(public_key_der(key)? == cert.public_key().raw)
 }
 
 /// Summarises a chain (leaf first) and, if given, checks the key against the leaf.
