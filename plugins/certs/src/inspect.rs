@@ -37,6 +37,10 @@ pub(crate) async fn inspect(
     for warning in summary::warnings(&summary) {
         out.warn(&warning);
     }
+    let unjudged = usable_key.filter(|_| summary.key_matches.is_none());
+    if let Some(Err(reason)) = unjudged.map(tls::public_key_der) {
+        out.warn(&format!("cannot tell whether the private key matches: it is {reason}"));
+    }
     out.report(&InspectReport {
         source: loaded.label,
         summary,

@@ -75,7 +75,7 @@ pub struct CertSummary {
     pub fingerprint_sha256: String,
     /// Certificates in the chain, leaf included.
     pub chain_length: usize,
-    /// Whether the private key belongs to the leaf; `None` without a key.
+    /// Whether the private key belongs to the leaf; `None` without a key or with an unusable one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key_matches: Option<bool>,
 }
@@ -223,7 +223,8 @@ pub fn summarize(
         key: key_info(&leaf),
         fingerprint_sha256: fingerprint(der),
         chain_length: chain.len(),
-        key_matches: key.map(|k| key_matches(&leaf, k).unwrap_or(false)),
+        // A key that cannot be used at all (RSA 1024, say) neither matches nor mismatches: unknown.
+        key_matches: key.and_then(|k| key_matches(&leaf, k).ok()),
     })
 }
 
