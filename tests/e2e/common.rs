@@ -126,3 +126,56 @@ pub fn row<'a>(table: &'a str, kind: &str, name: &str) -> &'a str {
         })
         .unwrap_or_else(|| panic!("no row for {kind} {name} in\n{table}"))
 }
+
+/// `kubectl aml certs`.
+pub type Certs = kubectl_aml_certs::Cli;
+
+/// The path of an openssl-made fixture in `tests/fixtures/tls`.
+pub fn tls_fixture(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/tls")
+        .join(name)
+}
+
+/// The text of a TLS fixture.
+pub fn tls_text(name: &str) -> String {
+    std::fs::read_to_string(tls_fixture(name)).expect("fixture")
+}
+
+/// Base64, as secret data holds it.
+pub fn b64(text: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(text)
+}
+
+/// Replaces the `data` of the demo's `default/azuremlfessl` secret.
+pub fn set_secret_data(kube: &FakeKube, data: Value) {
+    kube.update("v1", "Secret", "default", "azuremlfessl", |s| {
+        s["data"] = data
+    });
+}
+
+/// The demo with `azuremlfessl` holding the fixtures `cert` and `key`.
+pub fn demo_with_pair(cert: &str, key: &str) -> TestContext {
+    let ctx = demo();
+    set_secret_data(
+        &ctx.kube,
+        serde_json::json!({"cert.pem": b64(&tls_text(cert)), "key.pem": b64(&tls_text(key))}),
+    );
+    ctx
+}
+
+/// The decoded value of a key of the demo's TLS secret.
+pub fn secret_text(kube: &FakeKube, key: &str) -> String {
+    use base64::Engine;
+    let secret = kube
+        .get("v1", "Secret", "default", "azuremlfessl")
+        .expect("secret");
+    let encoded = secret["data"][key].as_str().unwrap_or_default().to_string();
+    String::from_utf8(
+        base64::engine::general_purpose::STANDARD
+            .decode(encoded)
+            .expect("base64"),
+    )
+    .expect("utf-8")
+}

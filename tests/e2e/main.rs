@@ -7,9 +7,15 @@
 //!   and HTTPS with a token, for several client versions picked through `/version`.
 //! - `fe_status`, `fe_cleanup`, `fe_cleanup_failures`: every behaviour of `kubectl aml fe`, each
 //!   failure mode included.
+//! - `certs`, `certs_rotate`, `certs_openssl`: `kubectl aml certs`, each bad input, and our
+//!   fingerprints and key-match answers against openssl's on the same files.
 //! - `process`: the plugin as a process: help, exit codes, stderr, logs without secrets, and
 //!   dispatch through `kubectl aml fe`.
 
+mod certs;
+mod certs_openssl;
+mod certs_process;
+mod certs_rotate;
 mod common;
 mod fake;
 mod fake_protocol;

@@ -64,11 +64,17 @@ impl Default for TestTls {
 /// key (PKCS#8), both PEM: for tests that need a certificate near expiry.
 pub fn self_signed_pair(names: &[&str], valid_days: i64) -> (String, String) {
     let day = |offset: i64| {
-        let date = (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24 * offset)).to_zoned(jiff::tz::TimeZone::UTC).date();
+        let date = (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24 * offset))
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .date();
         rcgen::date_time_ymd(i32::from(date.year()), date.month() as u8, date.day() as u8)
     };
-    let mut params = CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>()).expect("params");
-    params.distinguished_name.push(DnType::CommonName, names.first().copied().unwrap_or("test"));
+    let mut params =
+        CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
+            .expect("params");
+    params
+        .distinguished_name
+        .push(DnType::CommonName, names.first().copied().unwrap_or("test"));
     params.not_before = day(-1);
     params.not_after = day(valid_days);
     let key = KeyPair::generate().expect("key");

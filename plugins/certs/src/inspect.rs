@@ -39,7 +39,9 @@ pub(crate) async fn inspect(
     }
     let unjudged = usable_key.filter(|_| summary.key_matches.is_none());
     if let Some(Err(reason)) = unjudged.map(tls::public_key_der) {
-        out.warn(&format!("cannot tell whether the private key matches: it is {reason}"));
+        out.warn(&format!(
+            "cannot tell whether the private key matches: it is {reason}"
+        ));
     }
     out.report(&InspectReport {
         source: loaded.label,

@@ -191,7 +191,7 @@ pub fn verify(
                 let detail = format!(
                     "`{host}` {} the certificate's DNS names ({names})",
                     if covered {
-                        "is among"
+                        "is covered by"
                     } else {
                         "is not covered by"
                     }
