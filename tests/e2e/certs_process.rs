@@ -202,3 +202,62 @@ fn the_cron_script_fails_loudly_on_a_bad_new_pair_and_changes_nothing() {
     assert_eq!(usage.status.code(), Some(2));
     assert!(text(&usage.stderr).contains("the new pair is needed"));
 }
+
+#[test]
+fn verbose_rotation_logs_requests_but_no_key_material() {
+    let ctx = TestContext::new();
+    ctx.kube.seed_yaml(DEMO);
+    set_secret_data(
+        &ctx.kube,
+        json!({"cert.pem": b64(&tls_text("rsa.crt")), "key.pem": b64(&tls_text("rsa.key"))}),
+    );
+    let (cert, key) = (tls_fixture("ec.crt"), tls_fixture("ec.key"));
+    let out = Command::new(CERTS)
+        .args([
+            "rotate",
+            "--yes",
+            "-vv",
+            "--cert",
+            cert.to_str().unwrap(),
+            "--key",
+            key.to_str().unwrap(),
+        ])
+        .args(["--backup-dir", ctx.dir.path().to_str().unwrap()])
+        .env("KUBECONFIG", &ctx.kubeconfig)
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let logs = format!("{}{}", text(&out.stderr), text(&out.stdout));
+    assert!(
+        logs.contains("PUT") || logs.contains("replace"),
+        "-vv shows the update\n{logs}"
+    );
+    let new_key = b64(&tls_text("ec.key"));
+    let old_key = b64(&tls_text("rsa.key"));
+    for secret in [
+        "PRIVATE KEY",
+        &new_key[..40],
+        &old_key[..40],
+        &tls_text("ec.key")[40..80],
+    ] {
+        assert!(!logs.contains(secret), "leaked {secret:?}");
+    }
+}
+
+#[test]
+fn help_reads_like_kubectl() {
+    let out = Command::new(CERTS)
+        .args(["rotate", "--help"])
+        .output()
+        .unwrap();
+    let help = text(&out.stdout);
+    assert!(
+        help.contains("Usage: kubectl aml certs rotate [OPTIONS] --cert <FILE> --key <FILE>"),
+        "{help}"
+    );
+    assert!(
+        help.contains("Exit codes:") && help.contains("--dry-run[=<MODE>]"),
+        "{help}"
+    );
+}

@@ -92,7 +92,10 @@ async fn replaces_both_keys_in_one_update_after_a_backup_then_restarts() {
         deployment["metadata"]["generation"], 2,
         "the pod template changed"
     );
-    assert!(row(&out.stdout, "rollout", "complete").ends_with("complete"), "{out}");
+    assert!(
+        row(&out.stdout, "rollout", "complete").ends_with("complete"),
+        "{out}"
+    );
     assert!(
         out.stderr
             .contains("saved secret `default/azuremlfessl` to "),
