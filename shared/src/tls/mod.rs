@@ -2,6 +2,7 @@
 //! summarised (subject, names, validity, key, fingerprint) and checked (key match, chain, expiry,
 //! name) — pure functions over bytes, no OpenSSL.
 
+mod chain;
 mod checks;
 mod material;
 mod names;
