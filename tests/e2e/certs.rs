@@ -3,12 +3,8 @@
 use serde_json::{Value, json};
 
 use crate::common::{
-    Certs, assert_code, b64, demo, demo_with_pair, row, set_secret_data, tls_fixture, tls_text,
+    Certs, assert_code, b64, demo, demo_with_pair, row, set_secret_data, tls_path, tls_text,
 };
-
-fn path(name: &str) -> String {
-    tls_fixture(name).display().to_string()
-}
 
 #[tokio::test]
 async fn export_writes_the_decoded_pair_and_the_reattach_flags() {
@@ -139,9 +135,9 @@ async fn inspect_reads_the_cluster_or_files() {
         .run::<Certs>(&[
             "inspect",
             "--cert",
-            &path("ed25519.crt"),
+            &tls_path("ed25519.crt"),
             "--key",
-            &path("rsa.key"),
+            &tls_path("rsa.key"),
         ])
         .await;
     assert_code(&files, 0);
@@ -153,7 +149,7 @@ async fn inspect_reads_the_cluster_or_files() {
         "{files}"
     );
     let lone = ctx
-        .run::<Certs>(&["inspect", "--cert", &path("expired.crt")])
+        .run::<Certs>(&["inspect", "--cert", &tls_path("expired.crt")])
         .await;
     assert_code(&lone, 0);
     assert!(
@@ -328,7 +324,7 @@ async fn a_missing_secret_is_exit_4_and_an_unreadable_file_exit_2() {
             "--cert",
             "/nonexistent/cert.pem",
             "--key",
-            &path("rsa.key"),
+            &tls_path("rsa.key"),
         ])
         .await;
     assert_code(&out, 1);

@@ -8,33 +8,33 @@ use aml_tests::{Outcome, TestContext};
 use serde_json::json;
 
 use crate::common::{
-    Certs, assert_code, backup_dir, demo_with_pair, requests, row, secret_text, tls_fixture,
-    tls_text,
+    Certs, assert_code, backup_dir, demo_with_pair, requests, row, secret_text, tls_path, tls_text,
 };
 
 const SECRET: &str = "/api/v1/namespaces/default/secrets/azuremlfessl";
 const DEPLOYMENT: &str = "/apis/apps/v1/namespaces/default/deployments/azureml-fe";
 
-fn path(name: &str) -> String {
-    tls_fixture(name).display().to_string()
-}
-
-/// Rotates the demo's pair (rsa.crt, rsa.key) to (ec.crt, ec.key), backups into the temp dir.
-async fn rotate(ctx: &TestContext, extra: &[&str]) -> Outcome {
+/// The arguments that rotate the demo's pair (rsa.crt, rsa.key) to (ec.crt, ec.key), with backups
+/// in the temp dir.
+fn rotate_args(ctx: &TestContext, extra: &[&str]) -> Vec<String> {
     let dir = ctx.path("backups");
     let _ = std::fs::create_dir(&dir);
-    let (cert, key) = (path("ec.crt"), path("ec.key"));
-    let mut args = vec![
+    let base = [
         "rotate",
         "--cert",
-        &cert,
+        &tls_path("ec.crt"),
         "--key",
-        &key,
+        &tls_path("ec.key"),
         "--backup-dir",
         dir.to_str().unwrap(),
     ];
-    args.extend_from_slice(extra);
-    ctx.run::<Certs>(&args).await
+    base.iter().chain(extra).map(|s| s.to_string()).collect()
+}
+
+async fn rotate(ctx: &TestContext, extra: &[&str]) -> Outcome {
+    let args = rotate_args(ctx, extra);
+    ctx.run::<Certs>(&args.iter().map(String::as_str).collect::<Vec<_>>())
+        .await
 }
 
 fn holds(ctx: &TestContext, cert: &str, key: &str) -> bool {
@@ -140,9 +140,9 @@ async fn a_bad_new_pair_is_refused_before_anything_changes() {
             .run::<Certs>(&[
                 "rotate",
                 "--cert",
-                &path(cert),
+                &tls_path(cert),
                 "--key",
-                &path(key),
+                &tls_path(key),
                 "--yes",
                 "--backup-dir",
                 dir.to_str().unwrap(),
@@ -162,7 +162,7 @@ async fn a_bad_new_pair_is_refused_before_anything_changes() {
 async fn cname_allows_a_deliberate_name_change() {
     let ctx = demo_with_pair("rsa.crt", "rsa.key");
     let dir = backup_dir(&ctx);
-    let (cert, key) = (path("selfsigned.crt"), path("selfsigned.key"));
+    let (cert, key) = (tls_path("selfsigned.crt"), tls_path("selfsigned.key"));
     let base = [
         "rotate",
         "--cert",
@@ -328,17 +328,8 @@ async fn dry_runs_change_nothing() {
 async fn asks_first_and_refuses_without_a_terminal() {
     let ctx = demo_with_pair("rsa.crt", "rsa.key");
     assert_code(&rotate(&ctx, &[]).await, 2);
-    let dir = ctx.path("backups");
-    let (cert, key) = (path("ec.crt"), path("ec.key"));
-    let args = [
-        "rotate",
-        "--cert",
-        &cert,
-        "--key",
-        &key,
-        "--backup-dir",
-        dir.to_str().unwrap(),
-    ];
+    let args = rotate_args(&ctx, &[]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let no = ctx.run_answering::<Certs>(&args, Some("n\n")).await;
     assert_code(&no, 1);
     assert!(
@@ -362,9 +353,9 @@ async fn no_restart_and_a_missing_deployment_restart_nothing() {
         .run::<Certs>(&[
             "rotate",
             "--cert",
-            &path("rsa.crt"),
+            &tls_path("rsa.crt"),
             "--key",
-            &path("rsa.key"),
+            &tls_path("rsa.key"),
             "--yes",
             "--backup-dir",
             ctx.path("backups").to_str().unwrap(),

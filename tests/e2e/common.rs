@@ -137,6 +137,11 @@ pub fn tls_fixture(name: &str) -> std::path::PathBuf {
         .join(name)
 }
 
+/// The path of a TLS fixture, as a flag value.
+pub fn tls_path(name: &str) -> String {
+    tls_fixture(name).display().to_string()
+}
+
 /// The text of a TLS fixture.
 pub fn tls_text(name: &str) -> String {
     std::fs::read_to_string(tls_fixture(name)).expect("fixture")
