@@ -1,8 +1,10 @@
 //! Core of kubectl-aml: the CLI conventions every plugin shares (flags, output, errors, exit codes),
 //! Kubernetes access (client from kubeconfig, get-or-none, delete-and-wait), the Azure ML objects in
-//! a cluster (the azureml-fe resource set, model-service discovery) and their TLS material.
+//! a cluster (the azureml-fe resource set, model-service discovery), their TLS material, and the
+//! autoscaling policies azureml-fe describes.
 #![warn(missing_docs)]
 
+pub mod autoscale;
 pub mod cli;
 mod context;
 pub mod env;
