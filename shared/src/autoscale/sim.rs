@@ -141,7 +141,9 @@ impl Scaler for ModelPolicy {
 
     fn tick(&mut self, o: &Observation) -> Option<u32> {
         let tick = self.0.settings().tick.as_secs().max(1);
-        o.at.as_secs().is_multiple_of(tick).then(|| self.0.observe(o).desired)
+        o.at.as_secs()
+            .is_multiple_of(tick)
+            .then(|| self.0.observe(o).desired)
     }
 }
 

@@ -7,13 +7,15 @@
 pub mod args;
 mod exit;
 pub mod output;
+mod table;
 
 use std::ffi::OsString;
 use std::future::Future;
 
 pub use args::{DryRun, KubeArgs, OutputArgs, parse_duration};
 pub use exit::{EXIT_CODES_HELP, ExitCode};
-pub use output::{OutputFormat, Printer, Report, Table, human_age, plural};
+pub use output::{OutputFormat, Printer, Report, plural};
+pub use table::{Table, human_age};
 
 use crate::{Context, Env, k8s};
 
