@@ -9,6 +9,7 @@
 //!   failure mode included.
 //! - `certs`, `certs_rotate`, `certs_openssl`: `kubectl aml certs`, each bad input, and our
 //!   fingerprints and key-match answers against openssl's on the same files.
+//! - `scale`: `kubectl aml scale plan` and `simulate` on the sample traces, every output format.
 //! - `process`: the plugin as a process: help, exit codes, stderr, logs without secrets, and
 //!   dispatch through `kubectl aml fe`.
 
@@ -24,3 +25,4 @@ mod fe_cleanup_failures;
 mod fe_status;
 mod kubectl;
 mod process;
+mod scale;

@@ -26,20 +26,21 @@ pub struct Trace {
 }
 
 impl Trace {
-    /// Parses CSV with the header `seconds,rps,request_seconds`; rows in increasing time order.
+    /// Parses CSV with the header `seconds,rps,request_seconds`; rows in increasing time order, each
+    /// holding until the next; the last row's second is where the trace ends. `#` lines are comments.
     /// Errors name the line.
     pub fn parse_csv(text: &str) -> Result<Self, String> {
         let mut lines = text
             .lines()
             .enumerate()
             .filter(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#'));
-        let header = lines
+        let (line, header) = lines
             .next()
-            .map(|(_, h)| h.replace(' ', ""))
-            .unwrap_or_default();
+            .map(|(i, h)| (i + 1, h.replace(' ', "")))
+            .unwrap_or((1, String::new()));
         if header != "seconds,rps,request_seconds" {
             return Err(format!(
-                "line 1: the header must be `seconds,rps,request_seconds`, not `{header}`"
+                "line {line}: the header must be `seconds,rps,request_seconds`, not `{header}`"
             ));
         }
         let mut rows: Vec<(u64, Load)> = Vec::new();
@@ -79,16 +80,10 @@ impl Trace {
         let Some(&(last, _)) = rows.last() else {
             return Err("the trace has no rows".into());
         };
-        // The last row holds for one more step than the gap before it (or 1 s), then the trace ends.
-        let tail = rows
-            .len()
-            .checked_sub(2)
-            .map(|i| last - rows[i].0)
-            .unwrap_or(1)
-            .max(1);
+        // The last row marks the end: its second is the trace's last.
         Ok(Self {
             rows,
-            end: last + tail,
+            end: last + 1,
         })
     }
 
@@ -292,6 +287,72 @@ fn apply(
         excess -= dropped;
         for _ in 0..excess {
             scheduled.pop_back();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn traces_hold_each_row_until_the_next_and_end_at_the_last() {
+        let trace =
+            Trace::parse_csv("# a comment\nseconds,rps,request_seconds\n0,2,0.5\n10,4,1\n20,0,1\n")
+                .unwrap();
+        assert_eq!(trace.duration(), 21);
+        assert_eq!(
+            trace.at(9),
+            Load {
+                rps: 2.0,
+                request_seconds: 0.5
+            }
+        );
+        assert_eq!(
+            trace.at(10),
+            Load {
+                rps: 4.0,
+                request_seconds: 1.0
+            }
+        );
+        assert_eq!(trace.at(20).rps, 0.0);
+    }
+
+    #[test]
+    fn trace_errors_name_the_line() {
+        let cases = [
+            (
+                "secs,rps\n0,1,1\n",
+                "line 1: the header must be `seconds,rps,request_seconds`, not `secs,rps`",
+            ),
+            (
+                "# a note\nsecs\n",
+                "line 2: the header must be `seconds,rps,request_seconds`, not `secs`",
+            ),
+            (
+                "seconds,rps,request_seconds\n0,1\n",
+                "line 2: expected 3 fields, found 2",
+            ),
+            (
+                "seconds,rps,request_seconds\n0,1,1\n0,2,1\n",
+                "line 3: seconds must increase (0 follows 0)",
+            ),
+            (
+                "seconds,rps,request_seconds\n0,-1,1\n",
+                "line 2: `-1` is not a valid rps",
+            ),
+            (
+                "seconds,rps,request_seconds\n0,1,0\n",
+                "line 2: requests cannot take 0 seconds",
+            ),
+            (
+                "seconds,rps,request_seconds\nx,1,1\n",
+                "line 2: `x` is not a whole number of seconds",
+            ),
+            ("seconds,rps,request_seconds\n", "the trace has no rows"),
+        ];
+        for (text, error) in cases {
+            assert_eq!(Trace::parse_csv(text).unwrap_err(), error);
         }
     }
 }

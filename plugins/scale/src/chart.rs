@@ -1,0 +1,143 @@
+//! The replica timeline drawn two ways: compact ASCII rows for the terminal, and an SVG file
+//! (plotters) with the load and each policy's replicas. Both keep peaks when they downsample.
+
+use std::path::Path;
+
+use aml_core::Error;
+use aml_core::cli::Table;
+use plotters::prelude::*;
+
+/// One line of the chart: a name and a value per second.
+pub(crate) struct Series<'a> {
+    pub name: &'a str,
+    pub values: Vec<f64>,
+}
+
+/// The highest value in each of `buckets` equal slices of `values`.
+fn peaks(values: &[f64], buckets: usize) -> Vec<f64> {
+    let size = values.len().div_ceil(buckets.max(1)).max(1);
+    values
+        .chunks(size)
+        .map(|chunk| chunk.iter().copied().fold(0.0, f64::max))
+        .collect()
+}
+
+/// Levels of the ASCII chart, from nothing to the scale's top.
+const LEVELS: &[u8] = b" .:-=+*#%@";
+
+/// A row per series, `width` columns over the whole run, all on one scale.
+pub(crate) fn ascii(series: &[Series<'_>], width: usize) -> Table {
+    let top = series
+        .iter()
+        .flat_map(|s| s.values.iter().copied())
+        .fold(0.0, f64::max)
+        .max(1.0);
+    let seconds = series.first().map(|s| s.values.len()).unwrap_or(0);
+    let per_column = seconds.div_ceil(width.max(1)).max(1);
+    let header = format!("REPLICAS OVER {seconds} S ({per_column} S A COLUMN; `@` = {top:.0})");
+    let mut table = Table::new(["SERIES", header.as_str()]);
+    for s in series {
+        let row: String = peaks(&s.values, width)
+            .iter()
+            .map(|v| {
+                let level = ((v / top) * (LEVELS.len() - 1) as f64).round() as usize;
+                // Anything above zero shows, so a single replica is never invisible.
+                let level = if *v > 0.0 { level.max(1) } else { 0 };
+                LEVELS[level.min(LEVELS.len() - 1)] as char
+            })
+            .collect();
+        table.row([s.name.to_string(), format!("|{row}|")]);
+    }
+    table
+}
+
+/// Draws the series into an SVG file: the first series (the load) dashed grey, the rest coloured.
+pub(crate) fn svg(path: &Path, title: &str, series: &[Series<'_>]) -> Result<(), Error> {
+    let failed = |e: String| Error::File {
+        action: "draw the chart into",
+        path: path.to_path_buf(),
+        source: std::io::Error::other(e),
+    };
+    let seconds = series.first().map(|s| s.values.len()).unwrap_or(0).max(1);
+    let top = series
+        .iter()
+        .flat_map(|s| s.values.iter().copied())
+        .fold(0.0, f64::max)
+        .max(1.0)
+        * 1.1;
+    let points = 1500.min(seconds);
+    let step = seconds as f64 / points as f64;
+    let root = SVGBackend::new(path, (1100, 480)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| failed(e.to_string()))?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 18))
+        .margin(12)
+        .x_label_area_size(36)
+        .y_label_area_size(48)
+        .build_cartesian_2d(0.0..seconds as f64, 0.0..top)
+        .map_err(|e| failed(e.to_string()))?;
+    chart
+        .configure_mesh()
+        .x_desc("seconds")
+        .y_desc("replicas")
+        .draw()
+        .map_err(|e| failed(e.to_string()))?;
+    let colours = [
+        RGBColor(150, 150, 150),
+        RGBColor(31, 119, 180),
+        RGBColor(255, 127, 14),
+        RGBColor(44, 160, 44),
+    ];
+    for (i, s) in series.iter().enumerate() {
+        let colour = colours[i % colours.len()];
+        let line: Vec<(f64, f64)> = peaks(&s.values, points)
+            .into_iter()
+            .enumerate()
+            .map(|(j, v)| (j as f64 * step, v))
+            .collect();
+        let style = colour.stroke_width(if i == 0 { 1 } else { 2 });
+        chart
+            .draw_series(LineSeries::new(line, style))
+            .map_err(|e| failed(e.to_string()))?
+            .label(s.name)
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2))
+            });
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()
+        .map_err(|e| failed(e.to_string()))?;
+    root.present().map_err(|e| failed(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn downsampling_keeps_peaks() {
+        assert_eq!(peaks(&[1.0, 5.0, 2.0, 0.0, 3.0, 1.0], 3), [5.0, 2.0, 3.0]);
+        assert_eq!(peaks(&[1.0, 2.0], 10), [1.0, 2.0]);
+    }
+
+    #[test]
+    fn ascii_rows_share_one_scale() {
+        let series = [
+            Series {
+                name: "need",
+                values: vec![0.0, 1.0, 9.0, 9.0],
+            },
+            Series {
+                name: "ours",
+                values: vec![1.0, 1.0, 4.5, 9.0],
+            },
+        ];
+        let text = ascii(&series, 4).to_string();
+        assert!(text.contains("need     | .@@|"), "{text}");
+        assert!(text.contains("ours     |..+@|"), "{text}");
+    }
+}

@@ -1,0 +1,181 @@
+//! Command line of `kubectl aml scale`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use aml_core::cli::{EXIT_CODES_HELP, OutputArgs, parse_duration};
+use clap::{Parser, Subcommand};
+
+/// Replica planning and the azureml-fe autoscaling policy, tried before production
+#[derive(Debug, Parser)]
+#[command(name = "kubectl-aml-scale", bin_name = "kubectl aml scale", version, after_help = EXIT_CODES_HELP)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: ScaleCommand,
+    #[command(flatten)]
+    pub(crate) output: OutputArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ScaleCommand {
+    /// Replicas for a load by the docs' formula, or the load some replicas sustain
+    ///
+    /// replicas = ceil(rps × request time / target utilisation / max concurrent requests);
+    /// e.g. 20 rps × 10 s / 0.7 / 1 → 286.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Plan(PlanArgs),
+    /// Replay a load trace through the azureml-fe policy and HPA-like and KPA-like baselines
+    ///
+    /// The trace is CSV with the header `seconds,rps,request_seconds`; each row holds until the
+    /// next. Prints a replica chart and a summary per policy; -o json or -o csv give the timeline.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Simulate(SimulateArgs),
+}
+
+/// The service's shape, shared by plan and simulate.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct ServiceArgs {
+    /// Concurrent requests one replica serves (`replica_max_concurrent_requests`)
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_concurrent: u32,
+    /// Target utilisation in percent (`autoscale_target_utilization`)
+    #[arg(long, value_name = "PERCENT", default_value_t = 70, value_parser = clap::value_parser!(u8).range(1..=100))]
+    pub target_utilization: u8,
+}
+
+impl ServiceArgs {
+    pub(crate) fn target(&self) -> f64 {
+        f64::from(self.target_utilization) / 100.0
+    }
+}
+
+#[derive(Debug, clap::Args)]
+#[command(group = clap::ArgGroup::new("load").required(true).args(["rps", "replicas"]))]
+pub(crate) struct PlanArgs {
+    /// Requests per second to serve
+    #[arg(long, value_name = "RPS")]
+    pub rps: Option<f64>,
+    /// Or: replicas, to get the requests per second they sustain at the target
+    #[arg(long, value_name = "N")]
+    pub replicas: Option<u64>,
+    /// Time one request takes (e.g. 10s, 250ms)
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub request_time: Duration,
+    #[command(flatten)]
+    pub service: ServiceArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct SimulateArgs {
+    /// The load trace (CSV: seconds,rps,request_seconds)
+    #[arg(long, value_name = "FILE")]
+    pub trace: PathBuf,
+    /// Also draw load and each policy's replicas into this SVG file
+    #[arg(long, value_name = "FILE")]
+    pub svg: Option<PathBuf>,
+    #[command(flatten)]
+    pub service: ServiceArgs,
+    /// Fewest replicas (`autoscale_min_replicas`)
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub min_replicas: u32,
+    /// Most replicas (`autoscale_max_replicas`)
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub max_replicas: u32,
+    /// Replicas at the start [default: --min-replicas]
+    #[arg(long, value_name = "N")]
+    pub initial_replicas: Option<u32>,
+    /// Time from scheduling a replica to it serving
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub startup: Duration,
+    /// Most replicas the cluster can run; more stay unschedulable [default: no limit]
+    #[arg(long, value_name = "N")]
+    pub capacity: Option<u32>,
+    /// How long lower demand must last before the azureml-fe policy scales down
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    pub scale_down_window: Duration,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<ScaleCommand, String> {
+        let argv = ["kubectl-aml-scale"]
+            .into_iter()
+            .chain(args.iter().copied());
+        Cli::try_parse_from(argv)
+            .map(|c| c.command)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn plan_takes_a_load_or_replicas_and_a_sane_target() {
+        let ScaleCommand::Plan(p) =
+            parse(&["plan", "--rps", "20", "--request-time", "10s"]).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(
+            (p.rps, p.request_time, p.service.target()),
+            (Some(20.0), Duration::from_secs(10), 0.7)
+        );
+        assert!(
+            parse(&["plan", "--request-time", "1s"])
+                .unwrap_err()
+                .contains("--rps"),
+            "a load or replicas is required"
+        );
+        assert!(
+            parse(&[
+                "plan",
+                "--rps",
+                "1",
+                "--replicas",
+                "3",
+                "--request-time",
+                "1s"
+            ])
+            .is_err()
+        );
+        assert!(
+            parse(&[
+                "plan",
+                "--rps",
+                "1",
+                "--request-time",
+                "1s",
+                "--target-utilization",
+                "150"
+            ])
+            .unwrap_err()
+            .contains("150")
+        );
+        assert!(
+            parse(&[
+                "plan",
+                "--rps",
+                "1",
+                "--request-time",
+                "1s",
+                "--max-concurrent",
+                "0"
+            ])
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn simulate_defaults_follow_the_v1_defaults() {
+        let ScaleCommand::Simulate(s) = parse(&["simulate", "--trace", "t.csv"]).unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            (s.min_replicas, s.max_replicas, s.service.target_utilization),
+            (1, 10, 70)
+        );
+        assert_eq!(
+            (s.startup, s.scale_down_window),
+            (Duration::from_secs(10), Duration::from_secs(60))
+        );
+    }
+}
