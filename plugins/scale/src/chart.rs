@@ -13,11 +13,15 @@ pub(crate) struct Series<'a> {
     pub values: Vec<f64>,
 }
 
-/// The highest value in each of `buckets` equal slices of `values`.
+/// Seconds per slice when `seconds` are cut into at most `buckets` equal slices.
+fn slice(seconds: usize, buckets: usize) -> usize {
+    seconds.div_ceil(buckets.max(1)).max(1)
+}
+
+/// The highest value in each slice of `values` (see [`slice`]).
 fn peaks(values: &[f64], buckets: usize) -> Vec<f64> {
-    let size = values.len().div_ceil(buckets.max(1)).max(1);
     values
-        .chunks(size)
+        .chunks(slice(values.len(), buckets))
         .map(|chunk| chunk.iter().copied().fold(0.0, f64::max))
         .collect()
 }
@@ -33,7 +37,7 @@ pub(crate) fn ascii(series: &[Series<'_>], width: usize) -> Table {
         .fold(0.0, f64::max)
         .max(1.0);
     let seconds = series.first().map(|s| s.values.len()).unwrap_or(0);
-    let per_column = seconds.div_ceil(width.max(1)).max(1);
+    let per_column = slice(seconds, width);
     let header = format!("REPLICAS OVER {seconds} S ({per_column} S A COLUMN; `@` = {top:.0})");
     let mut table = Table::new(["SERIES", header.as_str()]);
     for s in series {
@@ -51,7 +55,8 @@ pub(crate) fn ascii(series: &[Series<'_>], width: usize) -> Table {
     table
 }
 
-/// Draws the series into an SVG file: the first series (the load) dashed grey, the rest coloured.
+/// Draws the series into an SVG file: the first (the load) thin and grey, the rest coloured, the
+/// second (azureml-fe's policy) drawn last so it stays visible where lines overlap.
 pub(crate) fn svg(path: &Path, title: &str, series: &[Series<'_>]) -> Result<(), Error> {
     let failed = |e: String| Error::File {
         action: "draw the chart into",
@@ -65,8 +70,7 @@ pub(crate) fn svg(path: &Path, title: &str, series: &[Series<'_>]) -> Result<(),
         .fold(0.0, f64::max)
         .max(1.0)
         * 1.1;
-    let points = 1500.min(seconds);
-    let step = seconds as f64 / points as f64;
+    let per_point = slice(seconds, 1500);
     let root = SVGBackend::new(path, (1100, 480)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| failed(e.to_string()))?;
     let mut chart = ChartBuilder::on(&root)
@@ -80,6 +84,8 @@ pub(crate) fn svg(path: &Path, title: &str, series: &[Series<'_>]) -> Result<(),
         .configure_mesh()
         .x_desc("seconds")
         .y_desc("replicas")
+        .x_label_formatter(&|x| format!("{x:.0}"))
+        .y_label_formatter(&|y| format!("{y:.0}"))
         .draw()
         .map_err(|e| failed(e.to_string()))?;
     let colours = [
@@ -88,12 +94,18 @@ pub(crate) fn svg(path: &Path, title: &str, series: &[Series<'_>]) -> Result<(),
         RGBColor(255, 127, 14),
         RGBColor(44, 160, 44),
     ];
-    for (i, s) in series.iter().enumerate() {
+    let mut order: Vec<usize> = (0..series.len()).collect();
+    if order.len() > 2 {
+        let ours = order.remove(1);
+        order.push(ours);
+    }
+    for i in order {
+        let s = &series[i];
         let colour = colours[i % colours.len()];
-        let line: Vec<(f64, f64)> = peaks(&s.values, points)
+        let line: Vec<(f64, f64)> = peaks(&s.values, 1500)
             .into_iter()
             .enumerate()
-            .map(|(j, v)| (j as f64 * step, v))
+            .map(|(j, v)| ((j * per_point) as f64, v))
             .collect();
         let style = colour.stroke_width(if i == 0 { 1 } else { 2 });
         chart
