@@ -26,6 +26,17 @@ fn peaks(values: &[f64], buckets: usize) -> Vec<f64> {
         .collect()
 }
 
+/// At most `most` (second, value) points of a per-second series, each a slice's peak at the
+/// slice's first second.
+fn points(values: &[f64], most: usize) -> Vec<(f64, f64)> {
+    let per_point = slice(values.len(), most);
+    peaks(values, most)
+        .into_iter()
+        .enumerate()
+        .map(|(j, v)| ((j * per_point) as f64, v))
+        .collect()
+}
+
 /// Levels of the ASCII chart, from nothing to the scale's top.
 const LEVELS: &[u8] = b" .:-=+*#%@";
 
@@ -70,7 +81,6 @@ pub(crate) fn svg(path: &Path, title: &str, series: &[Series<'_>]) -> Result<(),
         .fold(0.0, f64::max)
         .max(1.0)
         * 1.1;
-    let per_point = slice(seconds, 1500);
     let root = SVGBackend::new(path, (1100, 480)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| failed(e.to_string()))?;
     let mut chart = ChartBuilder::on(&root)
@@ -102,11 +112,7 @@ pub(crate) fn svg(path: &Path, title: &str, series: &[Series<'_>]) -> Result<(),
     for i in order {
         let s = &series[i];
         let colour = colours[i % colours.len()];
-        let line: Vec<(f64, f64)> = peaks(&s.values, 1500)
-            .into_iter()
-            .enumerate()
-            .map(|(j, v)| ((j * per_point) as f64, v))
-            .collect();
+        let line = points(&s.values, 1500);
         let style = colour.stroke_width(if i == 0 { 1 } else { 2 });
         chart
             .draw_series(LineSeries::new(line, style))
@@ -134,6 +140,22 @@ mod tests {
     fn downsampling_keeps_peaks() {
         assert_eq!(peaks(&[1.0, 5.0, 2.0, 0.0, 3.0, 1.0], 3), [5.0, 2.0, 3.0]);
         assert_eq!(peaks(&[1.0, 2.0], 10), [1.0, 2.0]);
+    }
+
+    #[test]
+    fn plotted_points_sit_at_their_seconds() {
+        // A step at 300 s in a 1501 s run, drawn with at most 1500 points (two seconds a point).
+        let values: Vec<f64> = (0..1501)
+            .map(|s| if s >= 300 { 8.0 } else { 2.0 })
+            .collect();
+        let line = points(&values, 1500);
+        assert!(line.len() <= 1500);
+        let first_high = line.iter().find(|(_, v)| *v == 8.0).unwrap().0;
+        assert!(
+            (298.0..=300.0).contains(&first_high),
+            "the step is drawn at {first_high}"
+        );
+        assert!(line.last().unwrap().0 >= 1498.0, "the line reaches the end");
     }
 
     #[test]
