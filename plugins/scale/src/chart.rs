@@ -14,14 +14,14 @@ pub(crate) struct Series<'a> {
 }
 
 /// Seconds per slice when `seconds` are cut into at most `buckets` equal slices.
-fn slice(seconds: usize, buckets: usize) -> usize {
+fn seconds_per_slice(seconds: usize, buckets: usize) -> usize {
     seconds.div_ceil(buckets.max(1)).max(1)
 }
 
-/// The highest value in each slice of `values` (see [`slice`]).
+/// The highest value in each slice of `values` (see [`seconds_per_slice`]).
 fn peaks(values: &[f64], buckets: usize) -> Vec<f64> {
     values
-        .chunks(slice(values.len(), buckets))
+        .chunks(seconds_per_slice(values.len(), buckets))
         .map(|chunk| chunk.iter().copied().fold(0.0, f64::max))
         .collect()
 }
@@ -29,7 +29,7 @@ fn peaks(values: &[f64], buckets: usize) -> Vec<f64> {
 /// At most `most` (second, value) points of a per-second series, each a slice's peak at the
 /// slice's first second.
 fn points(values: &[f64], most: usize) -> Vec<(f64, f64)> {
-    let per_point = slice(values.len(), most);
+    let per_point = seconds_per_slice(values.len(), most);
     peaks(values, most)
         .into_iter()
         .enumerate()
@@ -48,7 +48,7 @@ pub(crate) fn ascii(series: &[Series<'_>], width: usize) -> Table {
         .fold(0.0, f64::max)
         .max(1.0);
     let seconds = series.first().map(|s| s.values.len()).unwrap_or(0);
-    let per_column = slice(seconds, width);
+    let per_column = seconds_per_slice(seconds, width);
     let header = format!("REPLICAS OVER {seconds} S ({per_column} S A COLUMN; `@` = {top:.0})");
     let mut table = Table::new(["SERIES", header.as_str()]);
     for s in series {
