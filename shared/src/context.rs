@@ -2,24 +2,46 @@
 
 use tokio::sync::OnceCell;
 
-use crate::cli::KubeArgs;
+use crate::arm::{ArmOptions, Azure, AzureFlags, CredentialKind};
+use crate::cli::{AzureArgs, CredentialArg, KubeArgs};
 use crate::k8s::{self, Kube};
 use crate::{Env, Result};
 
 /// Settings resolved from flags and environment, and the clients built from them on demand, so a
-/// command that never talks to a cluster never needs a kubeconfig.
+/// command that never talks to a cluster (or to Azure) never needs a kubeconfig (or a login).
 pub struct Context {
     kube_options: k8s::ClientOptions,
     kube: OnceCell<Kube>,
+    azure_flags: AzureFlags,
+    credential: Option<CredentialKind>,
+    env: Env,
+    azure: OnceCell<Azure>,
 }
 
 impl Context {
     /// Resolves the settings; builds nothing yet.
-    pub fn new(kube: Option<&KubeArgs>, env: &Env) -> Self {
+    pub fn new(kube: Option<&KubeArgs>, azure: Option<&AzureArgs>, env: &Env) -> Self {
         let kube_options = k8s::ClientOptions::from_args(&kube.cloned().unwrap_or_default(), env);
+        let azure = azure.cloned().unwrap_or_default();
+        let azure_flags = AzureFlags {
+            cloud: azure.cloud,
+            subscription: azure.subscription,
+            resource_group: azure.resource_group,
+            workspace: azure.workspace,
+        };
+        let credential = azure.credential.map(|c| match c {
+            CredentialArg::Cli => CredentialKind::AzureCli,
+            CredentialArg::ManagedIdentity => CredentialKind::ManagedIdentity,
+            CredentialArg::WorkloadIdentity => CredentialKind::WorkloadIdentity,
+            CredentialArg::ServicePrincipal => CredentialKind::ServicePrincipal,
+        });
         Self {
             kube_options,
             kube: OnceCell::new(),
+            azure_flags,
+            credential,
+            env: env.clone(),
+            azure: OnceCell::new(),
         }
     }
 
@@ -29,5 +51,30 @@ impl Context {
             .kube
             .get_or_try_init(|| k8s::connect(&self.kube_options))
             .await?)
+    }
+
+    /// Whether a kubeconfig is at hand (flag, `KUBECONFIG` or `~/.kube/config`), for checks that
+    /// look inside the cluster only when they can.
+    pub fn has_kubeconfig(&self) -> bool {
+        self.kube_options.has_source()
+    }
+
+    /// The Azure settings and client, resolved on first use.
+    pub async fn azure(&self) -> Result<&Azure> {
+        self.azure
+            .get_or_try_init(|| async {
+                let mut options = ArmOptions::default();
+                if let Some(interval) = self.env.poll_interval {
+                    options.poll_interval = interval;
+                }
+                Azure::connect(&self.azure_flags, self.credential, &self.env, options)
+                    .map_err(|e| crate::Error::Arm(Box::new(e)))
+            })
+            .await
+    }
+
+    /// The environment snapshot this invocation started with.
+    pub fn env(&self) -> &Env {
+        &self.env
     }
 }

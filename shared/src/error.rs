@@ -46,6 +46,9 @@ pub enum Error {
     /// Kubernetes access failed (boxed: it carries the server's Status).
     #[error(transparent)]
     K8s(Box<k8s::Error>),
+    /// Azure access failed (boxed: it can carry an ARM error body).
+    #[error(transparent)]
+    Arm(Box<crate::arm::Error>),
     /// TLS material is missing or broken.
     #[error(transparent)]
     Tls(#[from] crate::tls::Error),
@@ -60,6 +63,12 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+}
+
+impl From<crate::arm::Error> for Error {
+    fn from(e: crate::arm::Error) -> Self {
+        Self::Arm(Box::new(e))
+    }
 }
 
 impl From<k8s::Error> for Error {
@@ -109,6 +118,7 @@ impl Error {
             Self::Refused { .. } | Self::Failed { .. } | Self::File { .. } => ExitCode::FAILURE,
             Self::K8s(e) => e.exit_code(),
             Self::Tls(e) => e.exit_code(),
+            Self::Arm(e) => e.exit_code(),
         }
     }
 
@@ -121,6 +131,7 @@ impl Error {
             | Self::Failed { hint, .. } => hint.clone(),
             Self::K8s(e) => e.hint(),
             Self::Tls(e) => e.hint(),
+            Self::Arm(e) => e.hint(),
             Self::File { source, .. } => match source.kind() {
                 std::io::ErrorKind::PermissionDenied => {
                     Some("check the directory's permissions or choose another one".into())

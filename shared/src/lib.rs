@@ -4,6 +4,7 @@
 //! autoscaling policies azureml-fe describes.
 #![warn(missing_docs)]
 
+pub mod arm;
 pub mod autoscale;
 pub mod cli;
 mod context;

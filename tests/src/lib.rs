@@ -79,8 +79,8 @@ impl TestContext {
             kubeconfig: Some(OsString::from(&self.kubeconfig)),
             home: Some(self.dir.path().to_path_buf()),
             no_color: true,
-            rust_log: None,
-            in_cluster: false,
+            azure_config_dir: Some(self.dir.path().join("azure")),
+            ..Env::default()
         }
     }
 

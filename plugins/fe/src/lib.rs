@@ -16,6 +16,7 @@ impl Command for Cli {
     fn shared(&self) -> SharedArgs<'_> {
         SharedArgs {
             kube: Some(&self.kube),
+            azure: None,
             output: &self.output,
         }
     }

@@ -18,6 +18,7 @@ impl Command for Cli {
         // No cluster is involved: the Kubernetes flags stay out of the help.
         SharedArgs {
             kube: None,
+            azure: None,
             output: &self.output,
         }
     }

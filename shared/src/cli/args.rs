@@ -28,6 +28,49 @@ pub struct KubeArgs {
     pub request_timeout: Duration,
 }
 
+/// az's flags, spelled as az spells them; unset ones come from az's configuration.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Azure options")]
+pub struct AzureArgs {
+    /// Subscription name or id [default: az's default subscription]
+    #[arg(long, value_name = "SUBSCRIPTION", global = true)]
+    pub subscription: Option<String>,
+
+    /// Resource group of the workspace [default: az's `defaults.group`]
+    #[arg(short = 'g', long, value_name = "GROUP", global = true)]
+    pub resource_group: Option<String>,
+
+    /// Azure Machine Learning workspace [default: az's `defaults.workspace`]
+    #[arg(
+        short = 'w',
+        long = "workspace-name",
+        value_name = "WORKSPACE",
+        global = true
+    )]
+    pub workspace: Option<String>,
+
+    /// Azure cloud as az names it [default: az's active cloud]
+    #[arg(long, value_name = "CLOUD", global = true)]
+    pub cloud: Option<String>,
+
+    /// Use this credential instead of the chain (environment, managed identity, Azure CLI)
+    #[arg(long, value_enum, value_name = "KIND", global = true)]
+    pub credential: Option<CredentialArg>,
+}
+
+/// `--credential` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CredentialArg {
+    /// The account signed in with `az login`
+    Cli,
+    /// The machine's or pod's managed identity
+    ManagedIdentity,
+    /// AKS workload identity (AZURE_CLIENT_ID, AZURE_TENANT_ID, AZURE_FEDERATED_TOKEN_FILE)
+    WorkloadIdentity,
+    /// A service principal (AZURE_CLIENT_ID, AZURE_TENANT_ID, AZURE_CLIENT_SECRET)
+    ServicePrincipal,
+}
+
 /// Output flags: format, colour and verbosity.
 #[derive(Debug, Clone, Default, Args)]
 #[command(next_help_heading = "Output options")]

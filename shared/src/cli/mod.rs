@@ -12,7 +12,7 @@ mod table;
 use std::ffi::OsString;
 use std::future::Future;
 
-pub use args::{DryRun, KubeArgs, OutputArgs, parse_duration};
+pub use args::{AzureArgs, CredentialArg, DryRun, KubeArgs, OutputArgs, parse_duration};
 pub use exit::{EXIT_CODES_HELP, ExitCode};
 pub use output::{OutputFormat, Printer, Report, plural};
 pub use table::{Table, human_age};
@@ -25,6 +25,8 @@ use crate::{Context, Env, k8s};
 pub struct SharedArgs<'a> {
     /// kubectl connection flags.
     pub kube: Option<&'a KubeArgs>,
+    /// az flags, for commands that call Azure.
+    pub azure: Option<&'a AzureArgs>,
     /// Output flags.
     pub output: &'a OutputArgs,
 }
@@ -93,7 +95,8 @@ where
 /// Runs a parsed command and reports its error, if any.
 pub async fn execute<C: Command>(cli: C, env: &Env, printer: &mut Printer) -> ExitCode {
     printer.format = cli.shared().output.output;
-    let ctx = Context::new(cli.shared().kube, env);
+    let shared = cli.shared();
+    let ctx = Context::new(shared.kube, shared.azure, env);
     let code = match cli.run(&ctx, printer).await {
         Ok(()) => ExitCode::OK,
         Err(e) => report(&e, printer),
@@ -147,6 +150,8 @@ fn classify(cause: &(dyn std::error::Error + 'static)) -> (Option<ExitCode>, Opt
         (Some(e.exit_code()), e.hint())
     } else if let Some(e) = cause.downcast_ref::<crate::tls::Error>() {
         (Some(e.exit_code()), e.hint())
+    } else if let Some(e) = cause.downcast_ref::<crate::arm::Error>() {
+        (Some(e.exit_code()), e.hint())
     } else {
         (None, None)
     }
@@ -160,7 +165,9 @@ fn init_tracing(verbose: u8, rust_log: Option<&str>, no_color: bool) {
         (Some(filter), _) => filter.to_string(),
         // kube logs failed requests at ERROR; we report every error ourselves, so only with -v.
         (None, 0) => "warn,kube_client=off".into(),
-        (None, 1) => "warn,aml_core=debug,kubectl_aml=debug,kube_client=debug".into(),
+        (None, 1) => {
+            "warn,aml_core=debug,kubectl_aml=debug,kube_client=debug,azure_identity=debug".into()
+        }
         (None, _) => "debug,aml_core=trace,kubectl_aml=trace,kube_client=trace".into(),
     };
     let _ = tracing_subscriber::fmt()

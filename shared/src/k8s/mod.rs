@@ -45,6 +45,12 @@ pub struct ClientOptions {
 }
 
 impl ClientOptions {
+    /// Whether any kubeconfig source exists (flag, an existing `KUBECONFIG` file, `~/.kube/config`,
+    /// or the in-cluster configuration).
+    pub fn has_source(&self) -> bool {
+        !kubeconfig_files(self).0.is_empty() || self.in_cluster
+    }
+
     /// Resolves kubectl's flags against the environment.
     pub fn from_args(args: &KubeArgs, env: &Env) -> Self {
         Self {

@@ -1,0 +1,447 @@
+//! One HTTP core for Resource Manager: bearer token, `x-ms-client-request-id`, a `kubectl-aml/<v>`
+//! user agent, retries with back-off on 429 and 5xx honouring `Retry-After`, a GET before retrying a
+//! create that may already have landed, and ARM error bodies turned into typed errors.
+
+use std::time::Duration;
+
+use http::{HeaderMap, Method};
+use serde_json::Value;
+
+use super::error::{ArmFailure, ArmFailureError};
+use super::{Error, Tokens};
+
+/// Client tuning; tests shorten the delays.
+#[derive(Debug, Clone)]
+pub struct ArmOptions {
+    /// Retries after the first attempt, for 429, 5xx and dropped connections.
+    pub retries: u32,
+    /// The first back-off delay (doubled per retry) when the server gives no `Retry-After`.
+    pub backoff: Duration,
+    /// The longest wait between attempts or polls, whatever `Retry-After` says.
+    pub max_delay: Duration,
+    /// Poll interval for long-running operations without `Retry-After`.
+    pub poll_interval: Duration,
+    /// Limit for each request.
+    pub request_timeout: Duration,
+}
+
+impl Default for ArmOptions {
+    fn default() -> Self {
+        Self {
+            retries: 3,
+            backoff: Duration::from_secs(1),
+            max_delay: Duration::from_secs(60),
+            poll_interval: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(100),
+        }
+    }
+}
+
+/// A request to send (or, with `--dry-run`, to print).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArmRequest {
+    /// Method.
+    pub method: Method,
+    /// Absolute URL with `api-version`.
+    pub url: String,
+    /// JSON body.
+    pub body: Option<Value>,
+}
+
+impl ArmRequest {
+    /// GET.
+    pub fn get(url: String) -> Self {
+        Self {
+            method: Method::GET,
+            url,
+            body: None,
+        }
+    }
+
+    /// PUT with a body.
+    pub fn put(url: String, body: Value) -> Self {
+        Self {
+            method: Method::PUT,
+            url,
+            body: Some(body),
+        }
+    }
+
+    /// DELETE.
+    pub fn delete(url: String) -> Self {
+        Self {
+            method: Method::DELETE,
+            url,
+            body: None,
+        }
+    }
+
+    /// POST, with or without a body.
+    pub fn post(url: String, body: Option<Value>) -> Self {
+        Self {
+            method: Method::POST,
+            url,
+            body,
+        }
+    }
+
+    /// The request as `--dry-run` prints it: method, URL, then the body as JSON.
+    pub fn describe(&self) -> String {
+        match &self.body {
+            Some(body) => format!(
+                "{} {}\n{}",
+                self.method,
+                self.url,
+                serde_json::to_string_pretty(body).unwrap_or_default()
+            ),
+            None => format!("{} {}", self.method, self.url),
+        }
+    }
+}
+
+/// A successful answer.
+#[derive(Debug, Clone)]
+pub struct ArmResponse {
+    /// HTTP status (below 400).
+    pub status: u16,
+    /// Headers.
+    pub headers: HeaderMap,
+    /// JSON body (`null` when empty).
+    pub body: Value,
+}
+
+impl ArmResponse {
+    /// A header as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// `Retry-After`, in whole seconds as ARM sends it.
+    pub fn retry_after(&self) -> Option<Duration> {
+        retry_after(&self.headers)
+    }
+}
+
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    headers
+        .get("retry-after")?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .map(Duration::from_secs)
+}
+
+/// A random UUID v4, for `x-ms-client-request-id`.
+fn request_id() -> String {
+    use ring::rand::SecureRandom;
+    let mut b = [0u8; 16];
+    let _ = ring::rand::SystemRandom::new().fill(&mut b);
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
+}
+
+/// Resource Manager, reached with one credential.
+#[derive(Debug)]
+pub struct ArmClient {
+    http: reqwest::Client,
+    endpoint: String,
+    tokens: Tokens,
+    options: ArmOptions,
+}
+
+/// Whether a URL may carry a bearer token: https anywhere, plain http only to this machine.
+fn allowed(url: &str) -> bool {
+    let Ok(parsed) = reqwest::Url::parse(url) else {
+        return false;
+    };
+    match parsed.scheme() {
+        "https" => true,
+        "http" => match parsed.host() {
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            Some(url::Host::Domain(d)) => d == "localhost",
+            None => false,
+        },
+        _ => false,
+    }
+}
+
+impl ArmClient {
+    /// A client for the Resource Manager at `endpoint` (no trailing slash).
+    pub fn new(endpoint: &str, tokens: Tokens, options: ArmOptions) -> Result<Self, Error> {
+        if !allowed(endpoint) {
+            return Err(Error::Insecure {
+                url: endpoint.into(),
+            });
+        }
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("kubectl-aml/", env!("CARGO_PKG_VERSION")))
+            .timeout(options.request_timeout)
+            .build()
+            .map_err(|source| Error::Transport {
+                method: "build".into(),
+                url: endpoint.into(),
+                source,
+            })?;
+        Ok(Self {
+            http,
+            endpoint: endpoint.trim_end_matches('/').to_string(),
+            tokens,
+            options,
+        })
+    }
+
+    /// The client's tuning.
+    pub fn options(&self) -> &ArmOptions {
+        &self.options
+    }
+
+    /// An absolute URL for a path (`/subscriptions/…`) with these query parameters.
+    pub fn url(&self, path: &str, query: &[(&str, &str)]) -> String {
+        let mut url = reqwest::Url::parse(&format!("{}{path}", self.endpoint))
+            .expect("a valid endpoint and path");
+        url.query_pairs_mut().extend_pairs(query);
+        url.to_string()
+    }
+
+    async fn once(&self, request: &ArmRequest) -> Result<reqwest::Response, reqwest::Error> {
+        let token = self.tokens.bearer().await;
+        let mut builder = self
+            .http
+            .request(request.method.clone(), &request.url)
+            .header("x-ms-client-request-id", request_id())
+            .header("accept", "application/json");
+        if let Ok(token) = &token {
+            builder = builder.bearer_auth(token);
+        }
+        if let Some(body) = &request.body {
+            builder = builder.json(body);
+        }
+        builder.send().await
+    }
+
+    /// Sends a request; retries 429, 5xx and dropped connections; an error status becomes an error.
+    pub async fn send(&self, request: &ArmRequest) -> Result<ArmResponse, Error> {
+        if !allowed(&request.url) {
+            return Err(Error::Insecure {
+                url: request.url.clone(),
+            });
+        }
+        self.tokens.bearer().await?;
+        let mut delay = self.options.backoff;
+        for attempt in 0..=self.options.retries {
+            let last = attempt == self.options.retries;
+            let outcome = self.once(request).await;
+            let wait = match outcome {
+                Err(source) if last || !(source.is_timeout() || source.is_connect()) => {
+                    return Err(Error::Transport {
+                        method: request.method.to_string(),
+                        url: request.url.clone(),
+                        source,
+                    });
+                }
+                Err(source) => {
+                    tracing::debug!(url = %request.url, error = %source, attempt, "request failed; retrying");
+                    None
+                }
+                Ok(response) => {
+                    let status = response.status().as_u16();
+                    let headers = response.headers().clone();
+                    let text = response.text().await.unwrap_or_default();
+                    tracing::debug!(method = %request.method, url = %request.url, status, "ARM answered");
+                    let retryable = status == 429 || (500..600).contains(&status);
+                    if !retryable || last {
+                        return self.answer(request, status, headers, &text);
+                    }
+                    retry_after(&headers)
+                }
+            };
+            // A create that failed on the way back may have been applied: look before trying again.
+            if request.method == Method::PUT
+                && let Ok(existing) = self
+                    .send_quietly(&ArmRequest::get(request.url.clone()))
+                    .await
+                && existing.status == 200
+            {
+                tracing::debug!(url = %request.url, "the create had landed; not sending it again");
+                return Ok(existing);
+            }
+            let pause = wait.unwrap_or(delay).min(self.options.max_delay);
+            tokio::time::sleep(pause).await;
+            delay = (delay * 2).min(self.options.max_delay);
+        }
+        unreachable!("the last attempt returns")
+    }
+
+    /// One attempt, no retries, 404 and the like returned as errors.
+    async fn send_quietly(&self, request: &ArmRequest) -> Result<ArmResponse, Error> {
+        let response = self
+            .once(request)
+            .await
+            .map_err(|source| Error::Transport {
+                method: request.method.to_string(),
+                url: request.url.clone(),
+                source,
+            })?;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().await.unwrap_or_default();
+        self.answer(request, status, headers, &text)
+    }
+
+    fn answer(
+        &self,
+        request: &ArmRequest,
+        status: u16,
+        headers: HeaderMap,
+        text: &str,
+    ) -> Result<ArmResponse, Error> {
+        let body: Value = if text.trim().is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(text).unwrap_or(Value::String(text.into()))
+        };
+        if status < 400 {
+            return Ok(ArmResponse {
+                status,
+                headers,
+                body,
+            });
+        }
+        let request_id = ["x-ms-request-id", "x-ms-correlation-request-id"]
+            .iter()
+            .find_map(|h| {
+                headers
+                    .get(*h)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string)
+            });
+        let failure = failure_from(
+            &body,
+            status,
+            request.method.as_str(),
+            &request.url,
+            request_id,
+        );
+        Err(Error::Arm {
+            failure: Box::new(ArmFailureError(failure)),
+        })
+    }
+
+    /// GET that answers `None` for 404.
+    pub async fn get_opt(&self, url: String) -> Result<Option<Value>, Error> {
+        match self.send(&ArmRequest::get(url)).await {
+            Ok(response) => Ok(Some(response.body)),
+            Err(e) if e.status() == Some(404) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// GET of a list, following `nextLink` pages.
+    pub async fn list(&self, url: String) -> Result<Vec<Value>, Error> {
+        let (mut items, mut next) = (Vec::new(), Some(url));
+        while let Some(url) = next {
+            let page = self.send(&ArmRequest::get(url)).await?.body;
+            items.extend(page["value"].as_array().cloned().unwrap_or_default());
+            next = page["nextLink"]
+                .as_str()
+                .filter(|l| !l.is_empty())
+                .map(str::to_string);
+        }
+        Ok(items)
+    }
+}
+
+/// Reads an ARM error body (`{"error": {…}}`, or the older `{"error": {"error": {…}}}`).
+pub(super) fn failure_from(
+    body: &Value,
+    status: u16,
+    method: &str,
+    url: &str,
+    request_id: Option<String>,
+) -> ArmFailure {
+    let mut error = &body["error"];
+    if error.get("error").is_some() {
+        error = &error["error"];
+    }
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    let details = error["details"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|d| match (text(&d["code"]), text(&d["message"])) {
+            (code, message) if code.is_empty() => message,
+            (code, message) => format!("{code}: {message}"),
+        })
+        .collect();
+    let message = match (&error["message"], body) {
+        (Value::String(m), _) => m.clone(),
+        (_, Value::String(raw)) => raw.chars().take(300).collect(),
+        _ => String::new(),
+    };
+    ArmFailure {
+        method: method.into(),
+        url: url.into(),
+        status,
+        code: text(&error["code"]),
+        message,
+        details,
+        request_id,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_go_over_https_or_to_this_machine_only() {
+        assert!(allowed("https://management.azure.com/x"));
+        assert!(
+            allowed("http://127.0.0.1:8080/x")
+                && allowed("http://localhost:1/")
+                && allowed("http://[::1]:1/")
+        );
+        assert!(!allowed("http://management.azure.com/x"));
+        assert!(!allowed("http://10.0.0.1/x"));
+        assert!(matches!(
+            ArmClient::new(
+                "http://example.com",
+                Tokens::fixed("t"),
+                ArmOptions::default()
+            ),
+            Err(Error::Insecure { .. })
+        ));
+    }
+
+    #[test]
+    fn request_ids_are_uuid_v4() {
+        let id = request_id();
+        assert_eq!(id.len(), 36);
+        assert_eq!(&id[14..15], "4");
+        assert_ne!(id, request_id());
+    }
+
+    #[test]
+    fn error_bodies_old_and_new_are_read() {
+        let body = serde_json::json!({"error": {"code": "ValidationError", "message": "bad", "details": [{"code": "X", "message": "y"}]}});
+        let f = failure_from(&body, 400, "PUT", "u", None);
+        assert_eq!(
+            (f.code.as_str(), f.message.as_str(), f.details.as_slice()),
+            ("ValidationError", "bad", &["X: y".to_string()][..])
+        );
+        let old = serde_json::json!({"error": {"error": {"code": "Old", "message": "nested"}}});
+        assert_eq!(failure_from(&old, 400, "GET", "u", None).code, "Old");
+    }
+}
