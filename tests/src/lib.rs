@@ -1,6 +1,7 @@
 //! Test support for kubectl-aml: a fake Kubernetes API server real clients can use, the HTTP/TLS
 //! plumbing under it, and [`TestContext`], which runs plugins in-process against the fake.
 
+pub mod fake_arm;
 pub mod fake_kube;
 pub mod http_server;
 pub mod tls;
