@@ -58,7 +58,7 @@ pub enum Error {
         how: &'static str,
     },
     /// No credential produced a token.
-    #[error("cannot get an Azure token with the {kind} credential")]
+    #[error("cannot get an Azure token with the {kind} credential: {reason}")]
     Credential {
         /// Which credential.
         kind: &'static str,

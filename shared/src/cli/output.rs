@@ -104,6 +104,7 @@ pub struct Printer {
     err: Box<dyn Write + Send>,
     input: Box<dyn BufRead + Send>,
     interactive: bool,
+    progress: bool,
     color: bool,
     /// The `-o` format the user chose.
     pub format: OutputFormat,
@@ -117,6 +118,7 @@ impl Printer {
             err: Box::new(io::stderr()),
             input: Box::new(io::BufReader::new(io::stdin())),
             interactive: io::stdin().is_terminal(),
+            progress: io::stderr().is_terminal(),
             color: !no_color && io::stderr().is_terminal(),
             format,
         }
@@ -136,6 +138,7 @@ impl Printer {
             err: Box::new(err.clone()),
             input: Box::new(io::Cursor::new(answers.as_bytes().to_vec())),
             interactive,
+            progress: interactive,
             color: false,
             format,
         };
@@ -194,6 +197,13 @@ impl Printer {
     /// Writes a line of data to stdout.
     pub fn line(&mut self, text: &str) -> io::Result<()> {
         writeln!(self.out, "{text}")
+    }
+
+    /// Writes a progress line to stderr, only when stderr is a terminal (scripts get no noise).
+    pub fn progress(&mut self, text: &str) {
+        if self.progress {
+            let _ = writeln!(self.err, "{text}");
+        }
     }
 
     /// Writes a progress or status message to stderr.

@@ -25,6 +25,14 @@ pub struct Kind {
 }
 
 impl Kind {
+    /// core/v1 Namespace (cluster-scoped).
+    pub const NAMESPACE: Kind = Kind {
+        kind: "Namespace",
+        group: "",
+        version: "v1",
+        plural: "namespaces",
+        namespaced: false,
+    };
     /// core/v1 ServiceAccount.
     pub const SERVICE_ACCOUNT: Kind = Kind::core("ServiceAccount", "serviceaccounts");
     /// core/v1 Service.

@@ -1,0 +1,368 @@
+//! The cluster behind a compute, as ARM describes it (AKS `managedClusters` or Arc
+//! `connectedClusters`), and the checks that read it: size, version, network warnings, the Azure
+//! ML extension, and — through a kubeconfig for the same cluster — what already runs inside.
+
+use aml_core::arm::{self, AKS_API, ARC_API, Azure, EXTENSIONS_API, ML_API, ResourceId};
+use aml_core::k8s::{self, AZUREML_FE, Kind, Kube};
+use aml_core::{Context, Result};
+use serde_json::Value;
+
+use crate::checks::{self, Findings, Kind as Check, VersionStanding};
+use crate::cli::Purpose;
+
+/// The id of a cluster from `--resource-id`, or `--cluster` in `--cluster-resource-group`/`-g`.
+pub(crate) fn cluster_id(
+    azure: &Azure,
+    resource_id: Option<&str>,
+    name: Option<&str>,
+    group: Option<&str>,
+    arc: bool,
+) -> Result<ResourceId> {
+    if let Some(text) = resource_id {
+        let id: ResourceId = text.parse().map_err(|e: arm::IdError| {
+            aml_core::Error::usage(
+                format!("--resource-id: {e}"),
+                "give the cluster's id as `az aks show --query id -o tsv` prints it",
+            )
+        })?;
+        let known = id.is_type("Microsoft.ContainerService/managedClusters")
+            || id.is_type("Microsoft.Kubernetes/connectedClusters");
+        if !known {
+            return Err(aml_core::Error::usage(
+                format!(
+                    "--resource-id names a `{}`, not a cluster",
+                    id.resource_type()
+                ),
+                "give a Microsoft.ContainerService/managedClusters or Microsoft.Kubernetes/connectedClusters id",
+            ));
+        }
+        return Ok(id);
+    }
+    let name = name.unwrap_or_default();
+    let group = match group {
+        Some(g) => g,
+        None => azure.resource_group()?,
+    };
+    let (provider, kind) = if arc {
+        ("Microsoft.Kubernetes", "connectedClusters")
+    } else {
+        ("Microsoft.ContainerService", "managedClusters")
+    };
+    Ok(ResourceId::new(
+        azure.subscription()?,
+        group,
+        provider,
+        &[(kind, name)],
+    ))
+}
+
+/// What the checks need to know about a cluster.
+#[derive(Debug, Clone)]
+pub(crate) struct Cluster {
+    pub id: ResourceId,
+    pub arc: bool,
+    pub location: String,
+    pub fqdn: Option<String>,
+    pub private_fqdn: Option<String>,
+    pub version: Option<String>,
+    /// `(vmSize, count)` of the Linux node pools.
+    pub pools: Vec<(String, u64)>,
+    pub json: Value,
+}
+
+/// GETs the cluster; `None` when it does not exist.
+pub(crate) async fn fetch(azure: &Azure, id: &ResourceId) -> Result<Option<Cluster>> {
+    let arc = id.is_type("Microsoft.Kubernetes/connectedClusters");
+    let version = if arc { ARC_API } else { AKS_API };
+    let Some(json) = azure.client.get_opt(azure.url(id, version, &[])).await? else {
+        return Ok(None);
+    };
+    let p = &json["properties"];
+    let text = |v: &Value| v.as_str().filter(|s| !s.is_empty()).map(str::to_string);
+    let pools = p["agentPoolProfiles"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|pool| {
+            pool["osType"]
+                .as_str()
+                .is_none_or(|os| os.eq_ignore_ascii_case("Linux"))
+        })
+        .map(|pool| {
+            (
+                pool["vmSize"].as_str().unwrap_or("").to_string(),
+                pool["count"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    Ok(Some(Cluster {
+        id: id.clone(),
+        arc,
+        location: json["location"].as_str().unwrap_or("").to_string(),
+        fqdn: text(&p["fqdn"]),
+        private_fqdn: text(&p["privateFQDN"]),
+        version: text(&p["currentKubernetesVersion"]).or_else(|| text(&p["kubernetesVersion"])),
+        pools,
+        json,
+    }))
+}
+
+impl Cluster {
+    /// Nodes, vCPUs (if every VM size is known) and the sizes not found.
+    async fn capacity(&self, azure: &Azure) -> Result<(u64, Option<u64>)> {
+        let sizes_id = format!(
+            "/subscriptions/{}/providers/Microsoft.MachineLearningServices/locations/{}/vmSizes",
+            self.id.subscription(),
+            self.location
+        );
+        let sizes = azure
+            .client
+            .send(&arm::ArmRequest::get(
+                azure.client.url(&sizes_id, &[("api-version", ML_API)]),
+            ))
+            .await?
+            .body;
+        let sizes = sizes["value"].as_array().cloned().unwrap_or_default();
+        let nodes = self.pools.iter().map(|(_, n)| n).sum();
+        let cpus = self
+            .pools
+            .iter()
+            .map(|(size, n)| checks::vcpus_of(&sizes, size).map(|c| c * n))
+            .sum::<Option<u64>>();
+        Ok((nodes, cpus))
+    }
+
+    /// Size for the purpose, running state, version support and network warnings (AKS only).
+    pub(crate) async fn check_aks(
+        &self,
+        azure: &Azure,
+        purpose: Purpose,
+        findings: &mut Findings,
+    ) -> Result<()> {
+        let p = &self.json["properties"];
+        if p.pointer("/powerState/code").and_then(Value::as_str) == Some("Stopped") {
+            findings.fail(
+                Check::State,
+                format!("cluster `{}` is stopped", self.id.name()),
+                format!(
+                    "start it: `az aks start -g {} -n {}`",
+                    self.id.resource_group(),
+                    self.id.name()
+                ),
+            );
+        }
+        if let Some(state) = p["provisioningState"]
+            .as_str()
+            .filter(|s| !s.eq_ignore_ascii_case("Succeeded"))
+        {
+            findings.warn(format!(
+                "cluster `{}` is in provisioning state {state}",
+                self.id.name()
+            ));
+        }
+        let (nodes, cpus) = self.capacity(azure).await?;
+        if cpus.is_none() {
+            findings.warn("cannot count the cluster's vCPUs: a VM size is not listed in its region; only the node count was checked");
+        }
+        if let Some((message, hint)) = checks::capacity_problem(purpose, nodes, cpus) {
+            findings.fail(Check::State, message, hint);
+        }
+        if let Some(version) = &self.version {
+            let versions = format!(
+                "/subscriptions/{}/providers/Microsoft.ContainerService/locations/{}/kubernetesVersions",
+                self.id.subscription(),
+                self.location
+            );
+            let answer = azure
+                .client
+                .send(&arm::ArmRequest::get(
+                    azure.client.url(&versions, &[("api-version", AKS_API)]),
+                ))
+                .await?
+                .body;
+            match checks::version_standing(&answer, version) {
+                VersionStanding::Supported => {}
+                VersionStanding::Preview => findings.warn(format!(
+                    "Kubernetes {version} is a preview version in {}: no SLA",
+                    self.location
+                )),
+                VersionStanding::Unsupported(supported) => findings.fail(
+                    Check::State,
+                    format!(
+                        "Kubernetes {version} is no longer supported by AKS in {}",
+                        self.location
+                    ),
+                    format!(
+                        "upgrade the cluster (`az aks upgrade`) to one of: {}",
+                        supported.join(", ")
+                    ),
+                ),
+            }
+        }
+        let access = &p["apiServerAccessProfile"];
+        if access["enablePrivateCluster"] == true
+            && access["enablePrivateClusterPublicFQDN"] == true
+        {
+            findings.warn("the cluster is private with a public FQDN: Azure ML does not support that combination; disable the public FQDN (`az aks update --disable-public-fqdn`)");
+        }
+        if access["authorizedIPRanges"]
+            .as_array()
+            .is_some_and(|r| !r.is_empty())
+        {
+            findings.warn("the API server accepts only authorized IP ranges: allow the Azure ML control plane's ranges of the workspace's region and its paired region, or the attach and later deployments fail");
+            if p.pointer("/networkProfile/loadBalancerSku")
+                .and_then(Value::as_str)
+                .is_some_and(|s| s.eq_ignore_ascii_case("basic"))
+            {
+                findings.warn("authorized IP ranges work only with the standard load balancer, and this cluster uses the basic one");
+            }
+        }
+        Ok(())
+    }
+
+    /// The Azure ML extension must be installed and healthy for a `Kubernetes` compute.
+    pub(crate) async fn check_extension(
+        &self,
+        azure: &Azure,
+        findings: &mut Findings,
+    ) -> Result<()> {
+        let url = azure.client.url(
+            &format!(
+                "{}/providers/Microsoft.KubernetesConfiguration/extensions",
+                self.id
+            ),
+            &[("api-version", EXTENSIONS_API)],
+        );
+        let extensions = azure.client.list(url).await?;
+        let found = extensions.iter().find(|e| {
+            e.pointer("/properties/extensionType")
+                .and_then(Value::as_str)
+                .is_some_and(|t| t.eq_ignore_ascii_case("microsoft.azureml.kubernetes"))
+        });
+        let install = format!(
+            "install it: `az k8s-extension create --name azureml --extension-type Microsoft.AzureML.Kubernetes --cluster-type {} --cluster-name {} -g {} --scope cluster --config enableInference=True`",
+            if self.arc {
+                "connectedClusters"
+            } else {
+                "managedClusters"
+            },
+            self.id.name(),
+            self.id.resource_group()
+        );
+        match found.and_then(|e| {
+            e.pointer("/properties/provisioningState")
+                .and_then(Value::as_str)
+        }) {
+            None => findings.fail(
+                Check::State,
+                format!(
+                    "the Azure ML extension is not installed on cluster `{}`",
+                    self.id.name()
+                ),
+                install,
+            ),
+            Some(state) if !state.eq_ignore_ascii_case("Succeeded") => findings.fail(
+                Check::State,
+                format!(
+                    "the Azure ML extension on cluster `{}` is {state}",
+                    self.id.name()
+                ),
+                "wait for it to succeed (`az k8s-extension show`), or reinstall it",
+            ),
+            Some(_) => {}
+        }
+        Ok(())
+    }
+
+    /// A client for this cluster from the kubeconfig, when its server is this cluster's API server.
+    pub(crate) async fn kube<'a>(
+        &self,
+        ctx: &'a Context,
+        findings: &mut Findings,
+    ) -> Option<&'a Kube> {
+        let skip = |why: String| format!("in-cluster checks skipped: {why}");
+        if !ctx.has_kubeconfig() {
+            findings.warn(skip(format!(
+                "no kubeconfig; `az aks get-credentials -g {} -n {}` gives one",
+                self.id.resource_group(),
+                self.id.name()
+            )));
+            return None;
+        }
+        let kube = match ctx.kube().await {
+            Ok(kube) => kube,
+            Err(e) => {
+                findings.warn(skip(format!("the kubeconfig cannot be used ({e})")));
+                return None;
+            }
+        };
+        let host = url_host(&kube.server);
+        let matches = [&self.fqdn, &self.private_fqdn]
+            .into_iter()
+            .flatten()
+            .any(|f| f.eq_ignore_ascii_case(&host));
+        if !matches {
+            let expected = self
+                .fqdn
+                .clone()
+                .or(self.private_fqdn.clone())
+                .unwrap_or_else(|| "its API server".into());
+            findings.warn(skip(format!("the kubeconfig context points at {host}, not at cluster `{}` ({expected}); choose its context with --context", self.id.name())));
+            return None;
+        }
+        Some(kube)
+    }
+}
+
+fn url_host(url: &str) -> String {
+    let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
+    let authority = rest.split('/').next().unwrap_or("");
+    let host = authority
+        .rsplit_once('@')
+        .map(|(_, h)| h)
+        .unwrap_or(authority);
+    match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or("").to_string(),
+        None => host
+            .rsplit_once(':')
+            .map(|(h, _)| h)
+            .unwrap_or(host)
+            .to_string(),
+    }
+}
+
+/// How many of the eight azureml-fe objects exist (namespaced ones in the client's namespace).
+pub(crate) async fn azureml_fe_present(kube: &Kube) -> Result<Vec<String>> {
+    let mut present = vec![];
+    for object in AZUREML_FE {
+        if k8s::get_opt(kube, object.kind, &kube.namespace, object.name)
+            .await?
+            .is_some()
+        {
+            present.push(object.kubectl_name());
+        }
+    }
+    Ok(present)
+}
+
+/// Whether a namespace exists.
+pub(crate) async fn namespace_exists(kube: &Kube, namespace: &str) -> Result<bool> {
+    Ok(k8s::get_opt(kube, Kind::NAMESPACE, "", namespace)
+        .await?
+        .is_some())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::url_host;
+
+    #[test]
+    fn hosts_come_out_of_server_urls() {
+        assert_eq!(
+            url_host("https://aks1-dns-1a2b.hcp.eastus.azmk8s.io:443/"),
+            "aks1-dns-1a2b.hcp.eastus.azmk8s.io"
+        );
+        assert_eq!(url_host("http://127.0.0.1:6443"), "127.0.0.1");
+        assert_eq!(url_host("https://[::1]:6443/"), "::1");
+    }
+}

@@ -1,0 +1,48 @@
+//! `kubectl aml attach`: Azure ML computes backed by a Kubernetes cluster — attach an AKS cluster
+//! (legacy `AKS`) or any AKS/Arc cluster (v2 `Kubernetes`), create one, detach, list, show — with
+//! every rule the docs describe checked before anything is sent.
+
+mod aks;
+mod body;
+mod checks;
+mod cli;
+mod cluster;
+mod detach;
+mod finish;
+mod k8s;
+mod show;
+mod submit;
+mod workspace;
+
+use aml_core::Context;
+use aml_core::cli::{Command, Printer, SharedArgs};
+
+use cli::AttachCommand;
+pub use cli::Cli;
+
+impl Command for Cli {
+    fn shared(&self) -> SharedArgs<'_> {
+        SharedArgs {
+            kube: Some(&self.kube),
+            azure: Some(&self.azure),
+            output: &self.output,
+        }
+    }
+
+    async fn run(self, ctx: &Context, out: &mut Printer) -> anyhow::Result<()> {
+        match &self.command {
+            AttachCommand::Aks(args) => aks::attach(ctx, args, out).await,
+            AttachCommand::Create(args) => aks::create(ctx, args, out).await,
+            AttachCommand::K8s(args) => {
+                let namespace = self.kube.namespace.as_deref().unwrap_or("default");
+                k8s::attach(ctx, args, namespace, out).await
+            }
+            AttachCommand::Detach(args) => detach::run(ctx, args, out).await,
+            AttachCommand::List => show::list(ctx.azure().await?, out).await,
+            AttachCommand::Show(args) => show::show(ctx.azure().await?, &args.name, out).await,
+            AttachCommand::Versions(args) => {
+                show::versions(ctx.azure().await?, args.location.as_deref(), out).await
+            }
+        }
+    }
+}
