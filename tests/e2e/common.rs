@@ -184,3 +184,6 @@ pub fn secret_text(kube: &FakeKube, key: &str) -> String {
     )
     .expect("utf-8")
 }
+
+/// `kubectl aml attach`.
+pub type Attach = kubectl_aml_attach::Cli;

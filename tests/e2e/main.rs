@@ -13,6 +13,7 @@
 //! - `process`: the plugin as a process: help, exit codes, stderr, logs without secrets, and
 //!   dispatch through `kubectl aml fe`.
 
+mod attach;
 mod certs;
 mod certs_openssl;
 mod certs_process;

@@ -1,6 +1,7 @@
 //! Test support for kubectl-aml: a fake Kubernetes API server real clients can use, the HTTP/TLS
 //! plumbing under it, and [`TestContext`], which runs plugins in-process against the fake.
 
+pub mod azure;
 pub mod fake_arm;
 pub mod fake_kube;
 pub mod http_server;
@@ -13,6 +14,8 @@ use std::path::{Path, PathBuf};
 use aml_core::Env;
 use aml_core::cli::{Command, OutputFormat, Printer, run_with};
 
+pub use azure::AzureSetup;
+pub use fake_arm::FakeArm;
 pub use fake_kube::FakeKube;
 
 /// Writes a file readable only by its owner (it may hold a token or a key).
@@ -53,6 +56,8 @@ pub struct TestContext {
     pub dir: tempfile::TempDir,
     /// The kubeconfig (context `fake`, namespace `default`).
     pub kubeconfig: PathBuf,
+    /// The fake ARM and the az configuration pointing at it, once [`TestContext::with_arm`] ran.
+    pub arm: Option<(FakeArm, AzureSetup)>,
 }
 
 impl TestContext {
@@ -71,7 +76,25 @@ impl TestContext {
             kube,
             dir,
             kubeconfig,
+            arm: None,
         }
+    }
+
+    /// Adds a fake ARM and an az configuration (custom cloud, defaults `rg1`/`ws1`, stand-in `az`).
+    pub fn with_arm(mut self, arm: FakeArm) -> Self {
+        let setup = AzureSetup::write(self.dir.path(), &arm).expect("az configuration");
+        self.arm = Some((arm, setup));
+        self
+    }
+
+    /// The fake ARM (panics without [`TestContext::with_arm`]).
+    pub fn arm(&self) -> &FakeArm {
+        &self.arm.as_ref().expect("with_arm").0
+    }
+
+    /// The az configuration (panics without [`TestContext::with_arm`]).
+    pub fn azure(&self) -> &AzureSetup {
+        &self.arm.as_ref().expect("with_arm").1
     }
 
     /// The environment a plugin sees: `KUBECONFIG` at the fake, `HOME` in the temp dir, no colour.
@@ -81,6 +104,9 @@ impl TestContext {
             home: Some(self.dir.path().to_path_buf()),
             no_color: true,
             azure_config_dir: Some(self.dir.path().join("azure")),
+            path: self.arm.as_ref().map(|(_, a)| a.path().into()),
+            // Polls without Retry-After come fast; the fake sends Retry-After: 0 anyway.
+            poll_interval: Some(std::time::Duration::from_millis(10)),
             ..Env::default()
         }
     }
