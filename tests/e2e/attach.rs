@@ -1,21 +1,470 @@
-//! `kubectl aml attach` end to end against the fake ARM (and the fake cluster for in-cluster
-//! checks), through the real Azure CLI credential path (a stand-in `az`).
+//! `kubectl aml attach` end to end: each verb against the fake ARM (and the fake cluster for the
+//! in-cluster checks), through the real Azure CLI credential path (a stand-in `az`).
 
+use aml_tests::fake_arm::{SUBSCRIPTION, cluster_id, state::managed_cluster};
 use aml_tests::{FakeArm, TestContext};
+use serde_json::{Value, json};
 
-use crate::common::Attach;
+use crate::common::{Attach, tls_path};
 
-fn ctx() -> TestContext {
+/// A fake cluster, a fake ARM and an az configuration for it (defaults rg1/ws1).
+pub fn ctx() -> TestContext {
     TestContext::new().with_arm(FakeArm::start())
 }
 
-#[tokio::test]
-async fn attach_aks_smoke() {
+/// Like [`ctx`], with cluster `aks1`'s FQDN on the fake API server, so the kubeconfig at hand is
+/// the cluster's and the in-cluster checks run.
+pub fn in_cluster_ctx() -> TestContext {
     let ctx = ctx();
-    let out = ctx.run::<Attach>(&["aks", "aks-prod", "--cluster", "aks1"]).await;
-    println!("{out}");
-    for r in ctx.arm().journal() {
-        println!("{} {} {:?} -> {}", r.method, r.path, r.query, r.status);
-    }
-    assert_eq!(out.code, 0);
+    let mut cluster = managed_cluster("rg1", "aks1", "eastus", 3, "Standard_D3_v2");
+    cluster["properties"]["fqdn"] = json!("127.0.0.1");
+    ctx.arm().put_cluster(cluster, true);
+    ctx
+}
+
+/// The bodies of the PUTs the fake received.
+pub fn puts(ctx: &TestContext) -> Vec<Value> {
+    ctx.arm()
+        .journal()
+        .into_iter()
+        .filter(|r| r.method == "PUT")
+        .map(|r| r.body)
+        .collect()
+}
+
+#[tokio::test]
+async fn aks_attaches_after_reading_everything_it_checks() {
+    let ctx = ctx();
+    let out = ctx
+        .run::<Attach>(&["aks", "aks-prod", "--cluster", "aks1"])
+        .await;
+    assert_eq!(out.code, 0, "{out}");
+    assert!(
+        out.stdout
+            .contains("aks-prod   AKS    Succeeded   aks1      FastProd   Disabled   PublicIp"),
+        "{out}"
+    );
+    assert!(out.stderr.contains("compute `aks-prod` is ready"), "{out}");
+    let journal = ctx.arm().journal();
+    let put = journal
+        .iter()
+        .position(|r| r.method == "PUT")
+        .expect("a PUT");
+    let reads: Vec<&str> = journal[..put]
+        .iter()
+        .map(|r| r.path.rsplit('/').next().unwrap())
+        .collect();
+    assert_eq!(
+        reads,
+        ["ws1", "computes", "aks1", "vmSizes", "kubernetesVersions"]
+    );
+    assert_eq!(
+        journal[put].body,
+        json!({"location": "eastus", "properties": {"computeType": "AKS", "resourceId": cluster_id("rg1", "aks1"),
+               "properties": {"clusterPurpose": "FastProd", "loadBalancerType": "PublicIp"}}})
+    );
+    assert!(journal[put + 1..].iter().all(|r| r.method == "GET"));
+    let compute = ctx.arm().compute("aks-prod").expect("stored");
+    assert_eq!(compute["properties"]["provisioningState"], "Succeeded");
+    assert_eq!(compute["properties"]["isAttachedCompute"], true);
+    // One request id per request; our user agent; a bearer token on each.
+    let mut ids: Vec<&str> = journal.iter().map(|r| r.request_id.as_str()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), journal.len());
+    assert!(
+        journal
+            .iter()
+            .all(|r| r.bearer && r.user_agent.starts_with("kubectl-aml/"))
+    );
+    // The CLI credential ran az once, for the custom cloud's audience; the token was cached.
+    let calls = ctx.azure().az_calls();
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert!(
+        calls[0].contains(&format!("--scope {}//.default", ctx.arm().url())),
+        "{calls:?}"
+    );
+}
+
+#[tokio::test]
+async fn in_cluster_checks_run_when_the_kubeconfig_is_the_clusters() {
+    let ctx = in_cluster_ctx();
+    let out = ctx
+        .run::<Attach>(&["aks", "aks-prod", "--cluster", "aks1"])
+        .await;
+    assert_eq!(out.code, 0, "{out}");
+    assert!(!out.stderr.contains("in-cluster checks skipped"), "{out}");
+    assert!(
+        ctx.kube
+            .requests()
+            .iter()
+            .any(|r| r.path.ends_with("/deployments/azureml-fe"))
+    );
+}
+
+#[tokio::test]
+async fn aks_with_a_custom_certificate_sends_it_and_never_shows_the_key() {
+    let ctx = ctx();
+    let args = [
+        "aks",
+        "aks-tls",
+        "--cluster",
+        "aks1",
+        "--ssl-cert-pem-file",
+        &tls_path("rsa-chain.crt"),
+        "--ssl-key-pem-file",
+        &tls_path("rsa.key"),
+        "--ssl-cname",
+        "fe.example.com",
+    ];
+    let dry = ctx
+        .run::<Attach>(&[&args[..], &["--dry-run"]].concat())
+        .await;
+    assert_eq!(dry.code, 0, "{dry}");
+    assert!(
+        dry.stdout.contains("\"status\": \"Enabled\"") && dry.stdout.contains("BEGIN CERTIFICATE"),
+        "{dry}"
+    );
+    assert!(
+        !dry.stdout.contains("PRIVATE KEY") && dry.stdout.contains("<redacted"),
+        "{dry}"
+    );
+    assert!(ctx.arm().writes().is_empty(), "a dry run sends no write");
+    let out = ctx.run::<Attach>(&args).await;
+    assert_eq!(out.code, 0, "{out}");
+    let ssl = &puts(&ctx)[0]["properties"]["properties"]["sslConfiguration"];
+    assert_eq!(ssl["cname"], "fe.example.com");
+    assert_eq!(
+        ssl["key"].as_str().unwrap(),
+        std::fs::read_to_string(tls_path("rsa.key")).unwrap()
+    );
+    assert!(!out.stdout.contains("PRIVATE KEY") && !out.stderr.contains("PRIVATE KEY"));
+    let shown = ctx.run::<Attach>(&["show", "aks-tls", "-o", "json"]).await;
+    assert!(
+        shown.stdout.contains("fe.example.com") && !shown.stdout.contains("PRIVATE KEY"),
+        "{shown}"
+    );
+}
+
+#[tokio::test]
+async fn aks_with_a_leaf_domain_label_asks_for_a_microsoft_certificate() {
+    let ctx = ctx();
+    let out = ctx
+        .run::<Attach>(&[
+            "aks",
+            "aks-auto",
+            "--cluster",
+            "aks1",
+            "--ssl-leaf-domain-label",
+            "contoso",
+            "--cluster-purpose",
+            "DevTest",
+        ])
+        .await;
+    assert_eq!(out.code, 0, "{out}");
+    assert_eq!(
+        puts(&ctx)[0]["properties"]["properties"],
+        json!({"clusterPurpose": "DevTest", "loadBalancerType": "PublicIp",
+               "sslConfiguration": {"status": "Auto", "leafDomainLabel": "contoso", "overwriteExistingDomain": false}})
+    );
+    assert!(out.stdout.contains("Auto (contoso)"), "{out}");
+}
+
+#[tokio::test]
+async fn create_builds_a_cluster_and_detach_delete_cluster_removes_it() {
+    let ctx = ctx();
+    let out = ctx
+        .run::<Attach>(&[
+            "create",
+            "aks-new",
+            "--agent-count",
+            "3",
+            "--vm-size",
+            "Standard_D4s_v3",
+            "--vnet-name",
+            "vnet1",
+            "--subnet-name",
+            "sub1",
+            "--service-cidr",
+            "10.0.0.0/16",
+            "--dns-service-ip",
+            "10.0.0.10",
+        ])
+        .await;
+    assert_eq!(out.code, 0, "{out}");
+    let inner = &puts(&ctx)[0]["properties"]["properties"];
+    assert_eq!(inner["agentCount"], 3);
+    assert_eq!(inner["agentVmSize"], "Standard_D4s_v3");
+    assert_eq!(
+        inner["aksNetworkingConfiguration"]["subnetId"],
+        format!(
+            "/subscriptions/{SUBSCRIPTION}/resourceGroups/rg1/providers/Microsoft.Network/virtualNetworks/vnet1/subnets/sub1"
+        )
+    );
+    assert_eq!(ctx.arm().cluster_count(), 2, "Azure ML made a cluster");
+    let compute = ctx.arm().compute("aks-new").unwrap();
+    assert_eq!(compute["properties"]["isAttachedCompute"], false);
+    let out = ctx
+        .run::<Attach>(&["detach", "aks-new", "--delete-cluster", "--yes"])
+        .await;
+    assert_eq!(out.code, 0, "{out}");
+    let delete = ctx
+        .arm()
+        .writes()
+        .into_iter()
+        .find(|r| r.method == "DELETE")
+        .unwrap();
+    assert_eq!(delete.query["underlyingResourceAction"], "Delete");
+    assert!(ctx.arm().compute("aks-new").is_none());
+    assert_eq!(ctx.arm().cluster_count(), 1, "its cluster went with it");
+}
+
+#[tokio::test]
+async fn k8s_attaches_with_a_system_identity_after_checking_extension_and_namespace() {
+    let ctx = in_cluster_ctx();
+    let out = ctx
+        .run::<Attach>(&[
+            "k8s",
+            "k8s-compute",
+            "--cluster",
+            "aks1",
+            "-n",
+            "kube-public",
+            "--identity-type",
+            "SystemAssigned",
+        ])
+        .await;
+    assert_eq!(out.code, 0, "{out}");
+    assert_eq!(
+        puts(&ctx)[0],
+        json!({"location": "eastus", "identity": {"type": "SystemAssigned"},
+               "properties": {"computeType": "Kubernetes", "resourceId": cluster_id("rg1", "aks1"),
+                              "computeLocation": "eastus", "properties": {"namespace": "kube-public"}}})
+    );
+    assert!(
+        ctx.arm()
+            .journal()
+            .iter()
+            .any(|r| r.path.ends_with("/extensions"))
+    );
+    assert!(
+        ctx.kube
+            .requests()
+            .iter()
+            .any(|r| r.path == "/api/v1/namespaces/kube-public")
+    );
+    assert!(
+        out.stdout.contains("Kubernetes") && out.stdout.contains("kube-public"),
+        "{out}"
+    );
+}
+
+#[tokio::test]
+async fn k8s_uses_only_the_first_user_assigned_identity_and_says_so() {
+    let ctx = ctx();
+    let id = |n: &str| {
+        format!(
+            "/subscriptions/{SUBSCRIPTION}/resourceGroups/rg1/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{n}"
+        )
+    };
+    let ids = format!("{},{}", id("first"), id("second"));
+    let out = ctx
+        .run::<Attach>(&[
+            "k8s",
+            "k8s-uai",
+            "--cluster",
+            "aks1",
+            "--identity-type",
+            "UserAssigned",
+            "--user-assigned-identities",
+            &ids,
+            "--description",
+            "team A",
+            "--tags",
+            "team=a,env=dev",
+        ])
+        .await;
+    assert_eq!(out.code, 0, "{out}");
+    assert!(
+        out.stderr.contains("only the first (`first`) is used"),
+        "{out}"
+    );
+    let body = &puts(&ctx)[0];
+    assert_eq!(
+        body["identity"],
+        json!({"type": "UserAssigned", "userAssignedIdentities": {id("first"): {}}})
+    );
+    assert_eq!(body["tags"], json!({"team": "a", "env": "dev"}));
+    assert_eq!(body["properties"]["description"], "team A");
+}
+
+#[tokio::test]
+async fn detach_asks_first_and_leaves_the_cluster() {
+    let ctx = ctx();
+    assert_eq!(
+        ctx.run::<Attach>(&["aks", "aks-prod", "--cluster", "aks1"])
+            .await
+            .code,
+        0
+    );
+    let refused = ctx.run::<Attach>(&["detach", "aks-prod"]).await;
+    assert_eq!(refused.code, 2, "no terminal, no --yes: {refused}");
+    let declined = ctx
+        .run_answering::<Attach>(&["detach", "aks-prod"], Some("n\n"))
+        .await;
+    assert_eq!(declined.code, 0, "{declined}");
+    assert!(
+        ctx.arm().writes().iter().all(|r| r.method != "DELETE"),
+        "nothing deleted yet"
+    );
+    let dry = ctx
+        .run::<Attach>(&["detach", "aks-prod", "--dry-run"])
+        .await;
+    assert!(
+        dry.stdout.starts_with("DELETE ") && dry.stdout.contains("underlyingResourceAction=Detach"),
+        "{dry}"
+    );
+    assert!(ctx.arm().writes().iter().all(|r| r.method != "DELETE"));
+    let out = ctx
+        .run_answering::<Attach>(&["detach", "aks-prod"], Some("y\n"))
+        .await;
+    assert_eq!(out.code, 0, "{out}");
+    assert!(out.stderr.contains("kubectl aml fe cleanup"), "{out}");
+    assert_eq!(out.stdout, "compute/aks-prod detached\n");
+    assert!(ctx.arm().compute("aks-prod").is_none());
+    assert_eq!(ctx.arm().cluster_count(), 1, "the cluster stays");
+    let again = ctx.run::<Attach>(&["detach", "aks-prod", "--yes"]).await;
+    assert_eq!(again.code, 4, "{again}");
+}
+
+#[tokio::test]
+async fn list_and_show_print_every_format() {
+    let ctx = ctx();
+    assert_eq!(
+        ctx.run::<Attach>(&["aks", "aks-prod", "--cluster", "aks1"])
+            .await
+            .code,
+        0
+    );
+    assert_eq!(
+        ctx.run::<Attach>(&[
+            "k8s",
+            "k8s-a",
+            "--cluster",
+            "aks1",
+            "-n",
+            "team-a",
+            "--skip-checks"
+        ])
+        .await
+        .code,
+        0
+    );
+    let table = ctx.run::<Attach>(&["list"]).await;
+    let lines: Vec<&str> = table.stdout.lines().collect();
+    assert_eq!(
+        lines[0].split_whitespace().collect::<Vec<_>>(),
+        [
+            "NAME",
+            "TYPE",
+            "STATE",
+            "CLUSTER",
+            "PURPOSE",
+            "SSL",
+            "LOAD-BALANCER",
+            "NAMESPACE",
+            "AGE"
+        ]
+    );
+    assert_eq!(lines.len(), 3, "{table}");
+    assert!(
+        lines[2].contains("k8s-a") && lines[2].contains("team-a"),
+        "{table}"
+    );
+    let wide = ctx.run::<Attach>(&["list", "-o", "wide"]).await;
+    let header: Vec<&str> = wide
+        .stdout
+        .lines()
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    assert_eq!(header[9..], ["LOCATION", "ORIGIN", "IDENTITY"], "{wide}");
+    let names = ctx.run::<Attach>(&["list", "-o", "name"]).await;
+    assert_eq!(names.stdout, "compute/aks-prod\ncompute/k8s-a\n");
+    let json: Value =
+        serde_json::from_str(&ctx.run::<Attach>(&["list", "-o", "json"]).await.stdout).unwrap();
+    assert_eq!(json.as_array().unwrap().len(), 2);
+    let yaml = ctx.run::<Attach>(&["show", "k8s-a", "-o", "yaml"]).await;
+    assert!(yaml.stdout.contains("computeType: Kubernetes"), "{yaml}");
+    let missing = ctx.run::<Attach>(&["show", "nope"]).await;
+    assert_eq!(missing.code, 4, "{missing}");
+    assert!(
+        missing
+            .stderr
+            .contains("compute `nope` not found in workspace `ws1`"),
+        "{missing}"
+    );
+}
+
+#[tokio::test]
+async fn versions_marks_default_and_preview() {
+    let ctx = ctx();
+    let out = ctx.run::<Attach>(&["versions"]).await;
+    assert_eq!(out.code, 0, "{out}");
+    let row = |v: &str| {
+        out.stdout
+            .lines()
+            .find(|l| l.starts_with(v))
+            .unwrap()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(row("1.29")[..2], ["1.29", "yes"]);
+    assert_eq!(row("1.31")[..2], ["1.31", "yes"], "preview column");
+    assert_eq!(
+        row("1.27"),
+        ["1.27", "1.27.9,", "1.27.13"],
+        "patches in version order"
+    );
+    let elsewhere = ctx.run::<Attach>(&["versions", "--location", "mars"]).await;
+    assert_eq!(elsewhere.code, 1, "{elsewhere}");
+    assert!(
+        elsewhere
+            .stderr
+            .contains("LocationNotAvailableForResourceType"),
+        "{elsewhere}"
+    );
+}
+
+#[tokio::test]
+async fn no_wait_returns_the_operation_to_check() {
+    let ctx = ctx();
+    let out = ctx
+        .run::<Attach>(&["aks", "aks-prod", "--cluster", "aks1", "--no-wait"])
+        .await;
+    assert_eq!(out.code, 0, "{out}");
+    assert!(
+        out.stdout
+            .starts_with("Azure-AsyncOperation: http://127.0.0.1:"),
+        "{out}"
+    );
+    assert_eq!(
+        ctx.arm().compute("aks-prod").unwrap()["properties"]["provisioningState"],
+        "Creating"
+    );
+    let json = ctx
+        .run::<Attach>(&[
+            "aks",
+            "aks-two",
+            "--cluster",
+            "aks1",
+            "--no-wait",
+            "--skip-checks",
+            "-o",
+            "json",
+        ])
+        .await;
+    let parsed: Value = serde_json::from_str(&json.stdout).expect("JSON");
+    assert_eq!(parsed["operation"]["header"], "Azure-AsyncOperation");
 }

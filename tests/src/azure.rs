@@ -56,7 +56,10 @@ impl AzureSetup {
             "id": SUBSCRIPTION, "name": "Fake Subscription", "state": "Enabled", "tenantId": TENANT,
             "isDefault": true, "environmentName": "FakeCloud",
             "user": {"name": "user@example.com", "type": "user"}}]});
-        std::fs::write(config_dir.join("azureProfile.json"), format!("\u{feff}{profile}"))?;
+        std::fs::write(
+            config_dir.join("azureProfile.json"),
+            format!("\u{feff}{profile}"),
+        )?;
         let script = AZ
             .replace("@TOKEN@", arm.token())
             .replace("@SUBSCRIPTION@", SUBSCRIPTION)
@@ -68,7 +71,10 @@ impl AzureSetup {
             use std::os::unix::fs::PermissionsExt;
             std::fs::set_permissions(&az, std::fs::Permissions::from_mode(0o755))?;
         }
-        Ok(Self { config_dir, bin_dir })
+        Ok(Self {
+            config_dir,
+            bin_dir,
+        })
     }
 
     /// `PATH` with the stand-in first and the system's tools (`sh`, `date`) after it.
