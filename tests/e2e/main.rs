@@ -14,6 +14,7 @@
 //!   dispatch through `kubectl aml fe`.
 
 mod attach;
+mod attach_arm;
 mod attach_checks;
 mod certs;
 mod certs_openssl;

@@ -70,13 +70,15 @@ impl Azure {
 
     /// The workspace's id, or a usage error naming what is missing.
     pub fn workspace(&self) -> Result<ResourceId, Error> {
+        // In the id's order, so the first missing setting is the one reported.
+        let (subscription, group) = (self.subscription()?, self.resource_group()?);
         let workspace = self.settings.workspace.as_deref().ok_or(Error::Missing {
             what: "workspace",
             how: "pass -w/--workspace-name, or set a default with `az configure --defaults workspace=<workspace>`",
         })?;
         Ok(ResourceId::new(
-            self.subscription()?,
-            self.resource_group()?,
+            subscription,
+            group,
             "Microsoft.MachineLearningServices",
             &[("workspaces", workspace)],
         ))
