@@ -16,6 +16,7 @@
 mod attach;
 mod attach_arm;
 mod attach_checks;
+mod attach_fidelity;
 mod certs;
 mod certs_openssl;
 mod certs_process;
