@@ -10,6 +10,10 @@
 //! - `certs`, `certs_rotate`, `certs_openssl`: `kubectl aml certs`, each bad input, and our
 //!   fingerprints and key-match answers against openssl's on the same files.
 //! - `scale`: `kubectl aml scale plan` and `simulate` on the sample traces, every output format.
+//! - `attach`, `attach_verbs`: every verb of `kubectl aml attach` against the fake ARM, through the
+//!   real Azure CLI credential path; `attach_checks`, `attach_inputs`: each pre-write check;
+//!   `attach_arm`: ARM failures, retries, completion patterns, timeouts, credentials, settings;
+//!   `attach_fidelity`: our requests against the real SDKs' captures; `attach_process`: the binary.
 //! - `process`: the plugin as a process: help, exit codes, stderr, logs without secrets, and
 //!   dispatch through `kubectl aml fe`.
 
@@ -17,6 +21,9 @@ mod attach;
 mod attach_arm;
 mod attach_checks;
 mod attach_fidelity;
+mod attach_inputs;
+mod attach_process;
+mod attach_verbs;
 mod certs;
 mod certs_openssl;
 mod certs_process;

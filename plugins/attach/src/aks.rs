@@ -7,7 +7,7 @@ use aml_core::cli::Printer;
 use aml_core::{Error, Result};
 use serde_json::Value;
 
-use crate::body::{self, FrontEnd, NewCluster, Tls};
+use crate::body::{self, FrontEnd, Network, NewCluster, Tls};
 use crate::checks::{self, Findings, Kind};
 use crate::cli::{AksArgs, CreateArgs, FrontEndArgs, LoadBalancer, Purpose};
 use crate::cluster::{self, Cluster};
@@ -245,10 +245,8 @@ pub(crate) async fn create(
     finish::created(azure, &ws, &args.name, request, &what, &args.write, out).await
 }
 
-type Network = Option<(String, Option<String>, Option<String>, Option<String>)>;
-
 /// The vnet options, with the spec's address patterns and the DNS IP inside the service range.
-fn network(azure: &Azure, args: &CreateArgs, findings: &mut Findings) -> Result<Network> {
+fn network(azure: &Azure, args: &CreateArgs, findings: &mut Findings) -> Result<Option<Network>> {
     let (Some(vnet), Some(subnet)) = (&args.vnet_name, &args.subnet_name) else {
         return Ok(None);
     };
@@ -293,10 +291,10 @@ fn network(azure: &Azure, args: &CreateArgs, findings: &mut Findings) -> Result<
         "/subscriptions/{}/resourceGroups/{group}/providers/Microsoft.Network/virtualNetworks/{vnet}/subnets/{subnet}",
         azure.subscription()?
     );
-    Ok(Some((
+    Ok(Some(Network {
         subnet_id,
-        args.service_cidr.clone(),
-        args.dns_service_ip.clone(),
-        args.docker_bridge_cidr.clone(),
-    )))
+        service_cidr: args.service_cidr.clone(),
+        dns_service_ip: args.dns_service_ip.clone(),
+        docker_bridge_cidr: args.docker_bridge_cidr.clone(),
+    }))
 }

@@ -44,8 +44,17 @@ pub(crate) struct NewCluster {
     pub location: String,
     pub agent_count: u32,
     pub vm_size: String,
-    /// `aksNetworkingConfiguration`: subnet id, service CIDR, DNS service IP, docker bridge CIDR.
-    pub network: Option<(String, Option<String>, Option<String>, Option<String>)>,
+    /// `aksNetworkingConfiguration`.
+    pub network: Option<Network>,
+}
+
+/// The cluster's place in a virtual network.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Network {
+    pub subnet_id: String,
+    pub service_cidr: Option<String>,
+    pub dns_service_ip: Option<String>,
+    pub docker_bridge_cidr: Option<String>,
 }
 
 /// The identity of a `Kubernetes` compute.
@@ -112,9 +121,14 @@ pub(crate) fn aks_create(workspace_location: &str, cluster: &NewCluster, fe: &Fr
     let mut inner = front_end(fe);
     inner.insert("agentCount".into(), json!(cluster.agent_count));
     inner.insert("agentVmSize".into(), json!(cluster.vm_size));
-    if let Some((subnet, service, dns, bridge)) = &cluster.network {
+    if let Some(net) = &cluster.network {
         let mut network = Map::new();
-        network.insert("subnetId".into(), json!(subnet));
+        network.insert("subnetId".into(), json!(net.subnet_id));
+        let (service, dns, bridge) = (
+            &net.service_cidr,
+            &net.dns_service_ip,
+            &net.docker_bridge_cidr,
+        );
         for (key, value) in [
             ("serviceCidr", service),
             ("dnsServiceIP", dns),
@@ -221,12 +235,12 @@ mod tests {
             None
         );
         assert_eq!(body["properties"]["computeLocation"], "westus");
-        cluster.network = Some((
-            "subnet-id".into(),
-            Some("10.0.0.0/16".into()),
-            Some("10.0.0.10".into()),
-            None,
-        ));
+        cluster.network = Some(Network {
+            subnet_id: "subnet-id".into(),
+            service_cidr: Some("10.0.0.0/16".into()),
+            dns_service_ip: Some("10.0.0.10".into()),
+            docker_bridge_cidr: None,
+        });
         let body = aks_create("eastus", &cluster, &fe(Tls::Off));
         assert_eq!(
             body.pointer("/properties/properties/aksNetworkingConfiguration")

@@ -100,7 +100,7 @@ pub(crate) struct FrontEndArgs {
     /// Subnet of the internal load balancer
     #[arg(long, value_name = "SUBNET")]
     pub load_balancer_subnet: Option<String>,
-    /// TLS with a Microsoft certificate for <LABEL>######.<region>.cloudapp.azure.com
+    /// TLS with a Microsoft certificate for LABEL######.REGION.cloudapp.azure.com
     #[arg(long, value_name = "LABEL")]
     pub ssl_leaf_domain_label: Option<String>,
     /// Replace an existing domain with the same leaf label

@@ -8,6 +8,7 @@ use http::{HeaderMap, Method};
 use serde_json::Value;
 
 use super::error::{ArmFailure, ArmFailureError};
+use super::request::{ArmRequest, ArmResponse, request_id, retry_after};
 use super::{Error, Tokens};
 
 /// Client tuning; tests shorten the delays.
@@ -35,120 +36,6 @@ impl Default for ArmOptions {
             request_timeout: Duration::from_secs(100),
         }
     }
-}
-
-/// A request to send (or, with `--dry-run`, to print).
-#[derive(Debug, Clone, PartialEq)]
-pub struct ArmRequest {
-    /// Method.
-    pub method: Method,
-    /// Absolute URL with `api-version`.
-    pub url: String,
-    /// JSON body.
-    pub body: Option<Value>,
-}
-
-impl ArmRequest {
-    /// GET.
-    pub fn get(url: String) -> Self {
-        Self {
-            method: Method::GET,
-            url,
-            body: None,
-        }
-    }
-
-    /// PUT with a body.
-    pub fn put(url: String, body: Value) -> Self {
-        Self {
-            method: Method::PUT,
-            url,
-            body: Some(body),
-        }
-    }
-
-    /// DELETE.
-    pub fn delete(url: String) -> Self {
-        Self {
-            method: Method::DELETE,
-            url,
-            body: None,
-        }
-    }
-
-    /// POST, with or without a body.
-    pub fn post(url: String, body: Option<Value>) -> Self {
-        Self {
-            method: Method::POST,
-            url,
-            body,
-        }
-    }
-
-    /// The request as `--dry-run` prints it: method, URL, then the body as JSON.
-    pub fn describe(&self) -> String {
-        match &self.body {
-            Some(body) => format!(
-                "{} {}\n{}",
-                self.method,
-                self.url,
-                serde_json::to_string_pretty(body).unwrap_or_default()
-            ),
-            None => format!("{} {}", self.method, self.url),
-        }
-    }
-}
-
-/// A successful answer.
-#[derive(Debug, Clone)]
-pub struct ArmResponse {
-    /// HTTP status (below 400).
-    pub status: u16,
-    /// Headers.
-    pub headers: HeaderMap,
-    /// JSON body (`null` when empty).
-    pub body: Value,
-}
-
-impl ArmResponse {
-    /// A header as text.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-
-    /// `Retry-After`, in whole seconds as ARM sends it.
-    pub fn retry_after(&self) -> Option<Duration> {
-        retry_after(&self.headers)
-    }
-}
-
-fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    headers
-        .get("retry-after")?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse::<u64>()
-        .ok()
-        .map(Duration::from_secs)
-}
-
-/// A random UUID v4, for `x-ms-client-request-id`.
-fn request_id() -> String {
-    use ring::rand::SecureRandom;
-    let mut b = [0u8; 16];
-    let _ = ring::rand::SystemRandom::new().fill(&mut b);
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    )
 }
 
 /// Resource Manager, reached with one credential.

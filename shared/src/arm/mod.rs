@@ -6,13 +6,15 @@ mod credential;
 mod error;
 mod id;
 mod poller;
+mod request;
 mod settings;
 
-pub use client::{ArmClient, ArmOptions, ArmRequest, ArmResponse};
+pub use client::{ArmClient, ArmOptions};
 pub use credential::{CredentialKind, Tokens};
 pub use error::{ArmFailure, ArmFailureError, Error};
 pub use id::{IdError, ResourceId};
 pub use poller::{Pending, pending, wait};
+pub use request::{ArmRequest, ArmResponse};
 pub use settings::{AzureFlags, AzureSettings, Cloud, config_dir, resolve};
 
 use crate::Env;
@@ -25,8 +27,6 @@ pub const AKS_API: &str = "2024-02-01";
 pub const EXTENSIONS_API: &str = "2023-05-01";
 /// api-version for Microsoft.Kubernetes (Arc connected clusters).
 pub const ARC_API: &str = "2024-01-01";
-/// api-version for Microsoft.Compute (VM sizes).
-pub const COMPUTE_API: &str = "2024-07-01";
 
 /// Settings plus a client: what a command needs to call Azure.
 #[derive(Debug)]
