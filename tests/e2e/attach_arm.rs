@@ -243,3 +243,39 @@ async fn a_token_never_goes_over_plain_http_to_another_machine() {
         "{out}"
     );
 }
+
+#[tokio::test]
+async fn a_terminal_sees_progress_and_a_script_does_not() {
+    let ctx = with(Options {
+        polls: 2,
+        ..Options::default()
+    });
+    let out = ctx.run_answering::<Attach>(ATTACH, Some("")).await;
+    assert_eq!(out.code, 0, "{out}");
+    assert!(
+        out.stderr
+            .contains("attaching cluster `aks1` as compute `aks-prod`: InProgress ("),
+        "{out}"
+    );
+    let out = ctx
+        .run::<Attach>(&["aks", "aks-two", "--cluster", "aks1", "--skip-checks"])
+        .await;
+    assert_eq!(out.code, 0, "{out}");
+    assert!(!out.stderr.contains("InProgress"), "{out}");
+}
+
+#[tokio::test]
+async fn a_version_azure_refuses_points_to_the_supported_ones() {
+    let ctx = ctx();
+    ctx.arm().fail_next_operation(
+        "BadRequest",
+        "Kubernetes version 1.25.6 is not supported in this region.",
+    );
+    let out = ctx.run::<Attach>(ATTACH).await;
+    assert_eq!(out.code, 1, "{out}");
+    assert!(
+        out.stderr
+            .contains("hint: `kubectl aml attach versions --location REGION`"),
+        "{out}"
+    );
+}

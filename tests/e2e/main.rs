@@ -30,6 +30,7 @@ mod certs_process;
 mod certs_rotate;
 mod common;
 mod fake;
+mod fake_arm;
 mod fake_protocol;
 mod fe_cleanup;
 mod fe_cleanup_failures;
