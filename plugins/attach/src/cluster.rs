@@ -331,18 +331,15 @@ fn url_host(url: &str) -> String {
     }
 }
 
-/// How many of the eight azureml-fe objects exist (namespaced ones in the client's namespace).
+/// Which of the eight azureml-fe objects exist (namespaced ones in the client's namespace), read
+/// together in one round trip.
 pub(crate) async fn azureml_fe_present(kube: &Kube) -> Result<Vec<String>> {
-    let mut present = vec![];
-    for object in AZUREML_FE {
-        if k8s::get_opt(kube, object.kind, &kube.namespace, object.name)
-            .await?
-            .is_some()
-        {
-            present.push(object.kubectl_name());
-        }
-    }
-    Ok(present)
+    let reads = AZUREML_FE.map(|object| async move {
+        let found = k8s::get_opt(kube, object.kind, &kube.namespace, object.name).await?;
+        Ok::<_, aml_core::Error>(found.map(|_| object.kubectl_name()))
+    });
+    let found = futures::future::try_join_all(reads).await?;
+    Ok(found.into_iter().flatten().collect())
 }
 
 /// Whether a namespace exists.
