@@ -182,15 +182,6 @@ pub(crate) fn k8s_attach(location: &str, compute: &K8sCompute) -> Value {
     body
 }
 
-/// The body as `--dry-run` shows it: the private key replaced by a note.
-pub(crate) fn redacted(body: &Value) -> Value {
-    let mut shown = body.clone();
-    if let Some(key) = shown.pointer_mut("/properties/properties/sslConfiguration/key") {
-        *key = json!("<redacted: the private key file's contents>");
-    }
-    shown
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -216,7 +207,7 @@ mod tests {
             "/subscriptions/s/resourceGroups/g/providers/Microsoft.ContainerService/managedClusters/a",
             &fe(custom),
         );
-        let shown = redacted(&body).to_string();
+        let shown = aml_core::arm::redacted(&body).to_string();
         assert!(!shown.contains("BEGIN PRIVATE KEY"), "{shown}");
         assert!(shown.contains("CERT") && body.to_string().contains("BEGIN PRIVATE KEY"));
     }

@@ -134,6 +134,17 @@ pub(crate) struct WriteArgs {
     pub skip_checks: bool,
 }
 
+impl WriteArgs {
+    /// How the write is sent.
+    pub(crate) fn mode(&self) -> aml_core::arm::WriteMode {
+        aml_core::arm::WriteMode {
+            dry_run: self.dry_run,
+            no_wait: self.no_wait,
+            timeout: self.timeout,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub(crate) struct AksArgs {
     /// Compute name in the workspace

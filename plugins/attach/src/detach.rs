@@ -7,8 +7,8 @@ use aml_core::arm::ArmRequest;
 use aml_core::cli::Printer;
 
 use crate::cli::DetachArgs;
-use crate::submit::{Sent, submit};
 use crate::{show, workspace};
+use aml_core::arm::{Sent, submit};
 
 /// `detach NAME [--delete-cluster]`.
 pub(crate) async fn run(ctx: &Context, args: &DetachArgs, out: &mut Printer) -> anyhow::Result<()> {
@@ -73,8 +73,8 @@ pub(crate) async fn run(ctx: &Context, args: &DetachArgs, out: &mut Printer) -> 
         },
         args.name
     );
-    match submit(azure, request, &what, &args.write, out).await? {
-        Sent::DryRun | Sent::Accepted => return Ok(()),
+    match submit(azure, request, &what, args.write.mode(), out).await? {
+        Sent::DryRun | Sent::Accepted(_) => return Ok(()),
         Sent::Done(_) => {}
     }
     if args.delete_cluster {

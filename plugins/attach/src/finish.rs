@@ -6,8 +6,8 @@ use serde_json::Value;
 
 use crate::cli::WriteArgs;
 use crate::show::OneCompute;
-use crate::submit::{Sent, submit};
 use crate::workspace::Workspace;
+use aml_core::arm::{Sent, submit};
 
 /// Sends the PUT of compute `name`; on completion checks its `provisioningState` and prints it.
 pub(crate) async fn created(
@@ -19,9 +19,9 @@ pub(crate) async fn created(
     write: &WriteArgs,
     out: &mut Printer,
 ) -> anyhow::Result<()> {
-    let compute = match submit(azure, request, what, write, out).await? {
+    let compute = match submit(azure, request, what, write.mode(), out).await? {
         Sent::DryRun => return Ok(()),
-        Sent::Accepted => {
+        Sent::Accepted(_) => {
             out.info(&format!("follow it with `kubectl aml attach show {name}`"));
             return Ok(());
         }

@@ -11,7 +11,6 @@ mod detach;
 mod finish;
 mod k8s;
 mod show;
-mod submit;
 mod workspace;
 
 use aml_core::Context;

@@ -8,6 +8,7 @@ mod id;
 mod poller;
 mod request;
 mod settings;
+mod submit;
 
 pub use client::{ArmClient, ArmOptions};
 pub use credential::{CredentialKind, Tokens};
@@ -16,6 +17,7 @@ pub use id::{IdError, ResourceId};
 pub use poller::{Pending, pending, wait};
 pub use request::{ArmRequest, ArmResponse};
 pub use settings::{AzureFlags, AzureSettings, Cloud, config_dir, resolve};
+pub use submit::{Sent, WriteMode, print_request, redacted, submit};
 
 use crate::Env;
 

@@ -1,0 +1,156 @@
+//! Sending one write like `az` does: print it instead with `--dry-run` (secrets redacted), return
+//! the operation with `--no-wait`, else poll it to the end within a timeout (a progress line on a
+//! terminal).
+
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::{ArmRequest, ArmResponse, Azure, Pending, pending, wait};
+use crate::cli::{OutputFormat, Printer};
+use crate::{Error, Result};
+
+/// How to send a write.
+#[derive(Debug, Clone, Copy)]
+pub struct WriteMode {
+    /// Print, do not send.
+    pub dry_run: bool,
+    /// Return once accepted.
+    pub no_wait: bool,
+    /// Limit for the operation.
+    pub timeout: Duration,
+}
+
+/// How a write ended.
+#[derive(Debug)]
+pub enum Sent {
+    /// `--dry-run`: printed, not sent.
+    DryRun,
+    /// `--no-wait`: accepted; the operation, if Azure gave one, was printed.
+    Accepted(Option<Pending>),
+    /// Finished: the final answer (for a PUT, the resource).
+    Done(ArmResponse),
+}
+
+/// Field names whose values are secrets in ARM bodies: TLS private keys and endpoint keys.
+const SECRET_FIELDS: &[&str] = &["key", "primaryKey", "secondaryKey", "keyValue"];
+
+/// A body with every secret value replaced by a note, for printing.
+pub fn redacted(body: &Value) -> Value {
+    match body {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| {
+                    let shown = if SECRET_FIELDS.contains(&k.as_str()) && v.is_string() {
+                        json!("<redacted>")
+                    } else {
+                        redacted(v)
+                    };
+                    (k.clone(), shown)
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(redacted).collect()),
+        other => other.clone(),
+    }
+}
+
+#[derive(Serialize)]
+struct Printed<'a> {
+    method: String,
+    url: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    body: Option<Value>,
+}
+
+fn stdout(source: std::io::Error) -> Error {
+    Error::File {
+        action: "write to",
+        path: "stdout".into(),
+        source,
+    }
+}
+
+/// Prints a request as `--dry-run` shows it (secrets redacted): text, or JSON/YAML.
+pub fn print_request(request: &ArmRequest, out: &mut Printer) -> Result<()> {
+    let shown = Printed {
+        method: request.method.to_string(),
+        url: &request.url,
+        body: request.body.as_ref().map(redacted),
+    };
+    match out.format {
+        OutputFormat::Json => out.json(&shown).map_err(stdout),
+        OutputFormat::Yaml => out.yaml(&shown).map_err(stdout),
+        _ => {
+            let text = ArmRequest {
+                body: shown.body.clone(),
+                ..request.clone()
+            }
+            .describe();
+            out.line(&text).map_err(stdout)
+        }
+    }
+}
+
+/// Sends `request` as `mode` says; `what` names it in messages ("attaching cluster `aks1` …").
+pub async fn submit(
+    azure: &Azure,
+    request: ArmRequest,
+    what: &str,
+    mode: WriteMode,
+    out: &mut Printer,
+) -> Result<Sent> {
+    if mode.dry_run {
+        out.info(&format!(
+            "dry run: {what} would send this request; nothing was sent"
+        ));
+        print_request(&request, out)?;
+        return Ok(Sent::DryRun);
+    }
+    let first = azure.client.send(&request).await?;
+    if mode.no_wait {
+        let operation = pending(&first);
+        match &operation {
+            Some(op) => {
+                out.info(&format!("{what}: accepted; Azure is still working on it"));
+                match out.format {
+                    OutputFormat::Json => out.json(&json!({ "operation": op })).map_err(stdout)?,
+                    OutputFormat::Yaml => out.yaml(&json!({ "operation": op })).map_err(stdout)?,
+                    _ => out
+                        .line(&format!("{}: {}", op.header, op.url))
+                        .map_err(stdout)?,
+                }
+            }
+            None => out.info(&format!("{what}: done")),
+        }
+        return Ok(Sent::Accepted(operation));
+    }
+    let mut progress = |line: &str| out.progress(line);
+    let done = wait(
+        &azure.client,
+        &request,
+        first,
+        what,
+        mode.timeout,
+        &mut progress,
+    )
+    .await?;
+    Ok(Sent::Done(done))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_redacted_at_any_depth() {
+        let body = json!({"properties": {"properties": {"sslConfiguration": {"cert": "C", "key": "K"}}},
+                          "keys": [{"primaryKey": "P"}], "keyType": "Primary", "keyValue": "V"});
+        let shown = redacted(&body).to_string();
+        for secret in ["\"K\"", "\"P\"", "\"V\""] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert!(shown.contains("\"C\"") && shown.contains("Primary"));
+    }
+}
