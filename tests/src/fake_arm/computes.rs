@@ -4,10 +4,10 @@
 
 use serde_json::{Value, json};
 
-use super::Completion;
+use super::operations::{Answer, Family, start};
 use super::routes::now;
 use super::server::{Call, Reply, Shared, arm_error};
-use super::state::{Effect, Operation, State, TENANT};
+use super::state::{Effect, State, TENANT};
 
 pub(super) fn list_computes(shared: &Shared, state: &State, call: &Call) -> Reply {
     let prefix = format!("{}/", call.path.to_ascii_lowercase());
@@ -176,8 +176,11 @@ pub(super) fn put_compute(shared: &Shared, state: &mut State, call: &Call) -> Re
         &location,
         Effect::ComputeReady(key.clone()),
         failure,
-        true,
-        &key,
+        Answer {
+            family: Family::Compute,
+            create: true,
+            resource: &shown(&key),
+        },
     )
 }
 
@@ -205,115 +208,21 @@ pub(super) fn delete_compute(shared: &Shared, state: &mut State, call: &Call) ->
         &location,
         Effect::ComputeGone(key.clone(), delete),
         failure,
-        false,
-        &key,
+        Answer {
+            family: Family::Compute,
+            create: false,
+            resource: &shown(&key),
+        },
     )
 }
 
-/// Starts an operation and answers in the configured completion pattern.
-fn start(
-    shared: &Shared,
-    state: &mut State,
-    location: &str,
-    effect: Effect,
-    failure: Option<(String, String)>,
-    create: bool,
-    key: &str,
-) -> Reply {
-    let id = state.fresh_id();
-    let completion = *shared.completion.lock().expect("completion");
-    state.operations.insert(
-        id.clone(),
-        Operation {
-            polls_left: shared.polls,
-            failure,
-            effect,
-            done: false,
-        },
-    );
-    let resource = |state: &State| {
+/// The compute at `key` as GET shows it, for an operation's first answer.
+fn shown(key: &str) -> impl Fn(&State) -> Value + '_ {
+    move |state: &State| {
         state
             .computes
             .get(key)
             .map(State::shown)
             .unwrap_or(Value::Null)
-    };
-    if completion == Completion::Immediate {
-        state.finish(&id);
-        let failed = state.operations[&id].failure.clone();
-        if let Some((code, message)) = failed {
-            return arm_error(400, &code, &message);
-        }
-        return if create {
-            Reply::ok(200, resource(state))
-        } else {
-            Reply::empty(200)
-        };
     }
-    let base = format!(
-        "{}/subscriptions/{}/providers/Microsoft.MachineLearningServices/locations/{location}",
-        shared.base_url(),
-        key.split('/').nth(2).unwrap_or("")
-    );
-    let status_url =
-        format!("{base}/computeOperationsStatus/{id}?api-version=2024-04-01&type=async");
-    let result_url =
-        format!("{base}/computeOperationsResults/{id}?api-version=2024-04-01&type=location");
-    let mut reply = if create {
-        Reply::ok(201, resource(state))
-    } else {
-        Reply::empty(202)
-    };
-    match completion {
-        Completion::AsyncOperation => {
-            reply.headers.push(("Azure-AsyncOperation", status_url));
-            if !create {
-                reply.headers.push(("Location", result_url));
-            }
-        }
-        Completion::Location => reply.headers.push(("Location", result_url)),
-        Completion::ResourceState | Completion::Immediate => {}
-    }
-    if let Some(seconds) = shared.retry_after {
-        reply.headers.push(("Retry-After", seconds.to_string()));
-    }
-    reply
-}
-
-pub(super) fn poll(shared: &Shared, state: &mut State, id: &str, status: bool) -> Reply {
-    let Some(op) = state.operations.get_mut(id) else {
-        return arm_error(404, "NotFound", &format!("operation {id} not found"));
-    };
-    if !op.done {
-        if op.polls_left == 0 {
-            state.finish(id);
-        } else {
-            op.polls_left -= 1;
-        }
-    }
-    let op = &state.operations[id];
-    let mut reply = match (status, op.done, &op.failure) {
-        (true, false, _) => Reply::ok(
-            200,
-            json!({"name": id, "status": "InProgress", "startTime": now()}),
-        ),
-        (true, true, None) => Reply::ok(
-            200,
-            json!({"name": id, "status": "Succeeded", "endTime": now()}),
-        ),
-        (true, true, Some((code, message))) => Reply::ok(
-            200,
-            json!({"name": id, "status": "Failed",
-            "error": {"code": code, "message": message, "details": [{"code": "OperationFailed", "message": message}]}}),
-        ),
-        (false, false, _) => Reply::empty(202),
-        (false, true, None) => Reply::empty(200),
-        (false, true, Some((code, message))) => arm_error(400, code, message),
-    };
-    if !op.done
-        && let Some(seconds) = shared.retry_after
-    {
-        reply.headers.push(("Retry-After", seconds.to_string()));
-    }
-    reply
 }

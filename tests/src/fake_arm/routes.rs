@@ -4,7 +4,8 @@
 
 use serde_json::json;
 
-use super::computes::{delete_compute, get_compute, list_computes, poll, put_compute};
+use super::computes::{delete_compute, get_compute, list_computes, put_compute};
+use super::operations::poll;
 use super::server::{Call, Reply, Shared, arm_error};
 use super::state::State;
 
