@@ -9,6 +9,7 @@
 //! `polls` polls, in the completion pattern chosen with [`FakeArm::set_completion`].
 
 mod computes;
+mod endpoints;
 mod operations;
 mod routes;
 pub mod schema;
@@ -113,7 +114,76 @@ impl FakeArm {
             _server: server,
         };
         fake.add_cluster("rg1", "aks1", "eastus", 3, "Standard_D3_v2", true);
+        for (kind, name, version) in [
+            ("models", "sentiment", "1"),
+            ("models", "sentiment", "2"),
+            ("environments", "sklearn-env", "3"),
+            ("codes", "score-code", "1"),
+        ] {
+            fake.add_asset(kind, name, version);
+        }
         fake
+    }
+
+    /// The id of a registered asset version in rg1/ws1 (`models`, `environments`, `codes`).
+    pub fn asset_id(kind: &str, name: &str, version: &str) -> String {
+        format!(
+            "{}/{kind}/{name}/versions/{version}",
+            workspace_id("rg1", "ws1")
+        )
+    }
+
+    /// Registers an asset version in rg1/ws1.
+    pub fn add_asset(&self, kind: &str, name: &str, version: &str) {
+        let id = Self::asset_id(kind, name, version);
+        let asset = json!({"id": id, "name": version, "type": format!("Microsoft.MachineLearningServices/workspaces/{kind}/versions"),
+            "properties": {"description": format!("{name} version {version}")}});
+        self.shared
+            .state
+            .lock()
+            .expect("state")
+            .assets
+            .insert(id.to_ascii_lowercase(), asset);
+    }
+
+    /// Adds a provisioned Kubernetes compute in rg1/ws1 on cluster rg1/aks1.
+    pub fn add_kubernetes_compute(&self, name: &str, namespace: &str) {
+        self.put_compute(
+            "rg1",
+            "ws1",
+            name,
+            json!({"computeType": "Kubernetes", "provisioningState": "Succeeded",
+            "isAttachedCompute": true, "resourceId": cluster_id("rg1", "aks1"),
+            "properties": {"namespace": namespace}}),
+        );
+    }
+
+    /// An online endpoint (`deployment` `None`) or one of its deployments, as stored.
+    pub fn endpoint(&self, endpoint: &str, deployment: Option<&str>) -> Option<Value> {
+        let mut id = format!("{}/onlineEndpoints/{endpoint}", workspace_id("rg1", "ws1"));
+        if let Some(d) = deployment {
+            id = format!("{id}/deployments/{d}");
+        }
+        self.shared
+            .state
+            .lock()
+            .expect("state")
+            .endpoints
+            .get(&id.to_ascii_lowercase())
+            .cloned()
+    }
+
+    /// An endpoint's keys (primary, secondary).
+    pub fn keys(&self, endpoint: &str) -> Option<(String, String)> {
+        let id = format!("{}/onlineEndpoints/{endpoint}", workspace_id("rg1", "ws1"))
+            .to_ascii_lowercase();
+        self.shared
+            .state
+            .lock()
+            .expect("state")
+            .keys
+            .get(&id)
+            .cloned()
     }
 
     /// `http://127.0.0.1:PORT`.

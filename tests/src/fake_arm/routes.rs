@@ -5,6 +5,7 @@
 use serde_json::json;
 
 use super::computes::{delete_compute, get_compute, list_computes, put_compute};
+use super::endpoints;
 use super::operations::poll;
 use super::server::{Call, Reply, Shared, arm_error};
 use super::state::State;
@@ -30,6 +31,15 @@ pub fn route(shared: &Shared, call: &Call) -> Reply {
     let l: Vec<&str> = lower.iter().map(String::as_str).collect();
     let method = call.method.as_str();
     let mut state = shared.state.lock().expect("state");
+    if l.len() > 9 && l[6] == "workspaces" {
+        let workspace = format!("/{}", segments[..8].join("/"));
+        if State::find(&state.workspaces, &workspace).is_none() {
+            return not_found("Microsoft.MachineLearningServices/workspaces", l[7], l[3]);
+        }
+        if let Some(reply) = workspace_child(shared, &mut state, call, &segments, &l) {
+            return reply;
+        }
+    }
     match (method, l.as_slice()) {
         (
             "GET",
@@ -168,19 +178,71 @@ pub fn route(shared: &Shared, call: &Call) -> Reply {
                 "microsoft.machinelearningservices",
                 "locations",
                 _,
-                kind @ ("computeoperationsstatus" | "computeoperationsresults"),
+                kind @ ("computeoperationsstatus"
+                | "computeoperationsresults"
+                | "mfeoperationsstatus"
+                | "mfeoperationresults"),
                 _,
             ],
-        ) => poll(
-            shared,
-            &mut state,
-            segments[7],
-            *kind == "computeoperationsstatus",
-        ),
+        ) => poll(shared, &mut state, segments[7], kind.ends_with("status")),
         _ => arm_error(
             404,
             "NoRegisteredProviderFound",
             &format!("The fake ARM does not serve {} {}", call.method, call.path),
         ),
     }
+}
+
+/// Online endpoints, deployments and registered assets under a workspace.
+fn workspace_child(
+    shared: &Shared,
+    state: &mut State,
+    call: &Call,
+    segments: &[&str],
+    l: &[&str],
+) -> Option<Reply> {
+    let method = call.method.as_str();
+    let upto = |n: usize| format!("/{}", segments[..n].join("/"));
+    Some(match (method, &l[8..]) {
+        ("GET", ["onlineendpoints"]) => endpoints::get(state, call, true),
+        ("GET", ["onlineendpoints", _]) => endpoints::get(state, call, false),
+        ("PUT", ["onlineendpoints", _]) => endpoints::put_endpoint(shared, state, call),
+        ("DELETE", ["onlineendpoints", _]) => endpoints::delete(shared, state, call),
+        (
+            "POST",
+            [
+                "onlineendpoints",
+                _,
+                action @ ("listkeys" | "regeneratekeys" | "token"),
+            ],
+        ) => endpoints::action(shared, state, call, &upto(10), action),
+        ("GET", ["onlineendpoints", _, "deployments"]) => endpoints::get(state, call, true),
+        ("GET", ["onlineendpoints", _, "deployments", _]) => endpoints::get(state, call, false),
+        ("PUT", ["onlineendpoints", _, "deployments", _]) => {
+            endpoints::put_deployment(shared, state, call)
+        }
+        ("PATCH", ["onlineendpoints", _, "deployments", _]) => {
+            endpoints::patch_deployment(shared, state, call)
+        }
+        ("DELETE", ["onlineendpoints", _, "deployments", _]) => {
+            endpoints::delete(shared, state, call)
+        }
+        ("POST", ["onlineendpoints", _, "deployments", _, "getlogs"]) => {
+            endpoints::logs(state, call, &upto(12))
+        }
+        ("GET", ["models" | "environments" | "codes", _, "versions", _]) => {
+            match state.assets.get(&call.path.to_ascii_lowercase()) {
+                Some(asset) => Reply::ok(200, asset.clone()),
+                None => arm_error(
+                    404,
+                    "ResourceNotFound",
+                    &format!(
+                        "{} {} version {} was not found.",
+                        l[8], segments[9], segments[11]
+                    ),
+                ),
+            }
+        }
+        _ => return None,
+    })
 }

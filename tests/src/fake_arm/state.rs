@@ -18,6 +18,12 @@ pub enum Effect {
     ComputeReady(String),
     /// The compute goes away; with `true` its cluster too (`underlyingResourceAction=Delete`).
     ComputeGone(String, bool),
+    /// An online endpoint or deployment finishes provisioning (`Succeeded`, or `Failed`).
+    Provisioned(String),
+    /// An online endpoint (with its deployments) or a deployment goes away.
+    Removed(String),
+    /// An endpoint key is replaced: endpoint, primary?, new value.
+    KeyRegenerated(String, bool, String),
 }
 
 /// A long-running operation.
@@ -48,6 +54,12 @@ pub struct State {
     pub versions: BTreeMap<String, Value>,
     /// VM sizes offered in every region.
     pub vm_sizes: Vec<Value>,
+    /// Online endpoints and their deployments (`…/deployments/…`).
+    pub endpoints: BTreeMap<String, Value>,
+    /// Endpoint keys (primary, secondary) by endpoint.
+    pub keys: BTreeMap<String, (String, String)>,
+    /// Registered asset versions (models, environments, code) by id.
+    pub assets: BTreeMap<String, Value>,
     /// Operations by id.
     pub operations: HashMap<String, Operation>,
     /// Counter for ids and generated names.
@@ -225,6 +237,7 @@ impl State {
                     c["properties"]["provisioningState"] = json!("Succeeded");
                 }
             }
+            other => super::endpoints::finish(self, &other, failure),
         }
     }
 
