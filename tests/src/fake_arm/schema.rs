@@ -95,10 +95,15 @@ fn validate(specs: &Specs, node: Node<'_>, value: &Value, path: &str, out: &mut 
         return;
     }
     let schema = node.value;
-    let is_object = schema["type"] == "object"
-        || schema.get("properties").is_some()
-        || schema.get("allOf").is_some()
-        || schema.get("additionalProperties").is_some();
+    // A declared type wins: some string enums carry a stray `additionalProperties: false`.
+    let is_object = match schema["type"].as_str() {
+        Some(kind) => kind == "object",
+        None => {
+            schema.get("properties").is_some()
+                || schema.get("allOf").is_some()
+                || schema["additionalProperties"].is_object()
+        }
+    };
     if is_object {
         let Some(object) = value.as_object() else {
             out.push(format!("{path}: expected an object, got {value}"));
@@ -334,6 +339,34 @@ mod tests {
             problems("PUT", COMPUTE, &[], Some(body)),
             Vec::<String>::new()
         );
+    }
+
+    #[test]
+    fn online_endpoint_and_kubernetes_deployment_bodies_pass() {
+        let ws = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg1/providers/Microsoft.MachineLearningServices/workspaces/ws1";
+        let endpoint = format!("{ws}/onlineEndpoints/svc");
+        let body = json!({"location": "eastus", "identity": {"type": "SystemAssigned"}, "tags": {"a": "b"},
+            "properties": {"authMode": "Key", "compute": format!("{ws}/computes/k8s"), "description": "d", "traffic": {"blue": 100}}});
+        let q = [("api-version", "2024-04-01")];
+        assert_eq!(problems("PUT", &endpoint, &q, Some(body)), Vec::<String>::new());
+        let body = json!({"location": "eastus", "sku": {"name": "Default", "capacity": 2}, "tags": {"a": "b"},
+            "properties": {"endpointComputeType": "Kubernetes", "model": format!("{ws}/models/m/versions/1"),
+                "environmentId": format!("{ws}/environments/e/versions/1"),
+                "codeConfiguration": {"codeId": format!("{ws}/codes/c/versions/1"), "scoringScript": "score.py"},
+                "description": "d",
+                "containerResourceRequirements": {"containerResourceRequests": {"cpu": "0.1", "memory": "0.5Gi"},
+                                                   "containerResourceLimits": {"cpu": "1", "memory": "1Gi", "gpu": "1"}},
+                "scaleSettings": {"scaleType": "TargetUtilization", "minInstances": 1, "maxInstances": 10,
+                                  "pollingInterval": "PT1S", "targetUtilizationPercentage": 70},
+                "requestSettings": {"maxConcurrentRequestsPerInstance": 1, "requestTimeout": "PT60S", "maxQueueWait": "PT0.5S"},
+                "livenessProbe": {"period": "PT10S", "initialDelay": "PT310S", "timeout": "PT2S", "successThreshold": 1, "failureThreshold": 3}}});
+        assert_eq!(problems("PUT", &format!("{endpoint}/deployments/blue"), &q, Some(body)), Vec::<String>::new());
+        let patch = json!({"sku": {"capacity": 3}, "tags": {"a": "c"}});
+        assert_eq!(problems("PATCH", &format!("{endpoint}/deployments/blue"), &q, Some(patch)), Vec::<String>::new());
+        let regen = json!({"keyType": "Primary", "keyValue": "v"});
+        assert_eq!(problems("POST", &format!("{endpoint}/regenerateKeys"), &q, Some(regen)), Vec::<String>::new());
+        let logs = json!({"containerType": "StorageInitializer", "tail": 10});
+        assert_eq!(problems("POST", &format!("{endpoint}/deployments/blue/getLogs"), &q, Some(logs)), Vec::<String>::new());
     }
 
     #[test]
