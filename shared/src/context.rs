@@ -59,6 +59,34 @@ impl Context {
         self.kube_options.has_source()
     }
 
+    /// The Kubernetes client when the kubeconfig's server is one of `hosts` (a cluster's FQDN or
+    /// private FQDN), so checks inside a cluster look at the right one; otherwise why not, for a
+    /// warning.
+    pub async fn kube_for_cluster(
+        &self,
+        group: &str,
+        name: &str,
+        hosts: &[&str],
+    ) -> std::result::Result<&Kube, String> {
+        if !self.has_kubeconfig() {
+            return Err(format!(
+                "no kubeconfig; `az aks get-credentials -g {group} -n {name}` gives one"
+            ));
+        }
+        let kube = self
+            .kube()
+            .await
+            .map_err(|e| format!("the kubeconfig cannot be used ({e})"))?;
+        let host = k8s::server_host(&kube.server);
+        if hosts.iter().any(|h| h.eq_ignore_ascii_case(&host)) {
+            return Ok(kube);
+        }
+        let expected = hosts.first().copied().unwrap_or("its API server");
+        Err(format!(
+            "the kubeconfig context points at {host}, not at cluster `{name}` ({expected}); choose its context with --context"
+        ))
+    }
+
     /// The Azure settings and client, resolved on first use.
     pub async fn azure(&self) -> Result<&Azure> {
         self.azure

@@ -274,60 +274,28 @@ impl Cluster {
         Ok(())
     }
 
-    /// A client for this cluster from the kubeconfig, when its server is this cluster's API server.
+    /// A client for this cluster from the kubeconfig, when its server is this cluster's API server;
+    /// otherwise a warning saying why the in-cluster checks are skipped.
     pub(crate) async fn kube<'a>(
         &self,
         ctx: &'a Context,
         findings: &mut Findings,
     ) -> Option<&'a Kube> {
-        let skip = |why: String| format!("in-cluster checks skipped: {why}");
-        if !ctx.has_kubeconfig() {
-            findings.warn(skip(format!(
-                "no kubeconfig; `az aks get-credentials -g {} -n {}` gives one",
-                self.id.resource_group(),
-                self.id.name()
-            )));
-            return None;
-        }
-        let kube = match ctx.kube().await {
-            Ok(kube) => kube,
-            Err(e) => {
-                findings.warn(skip(format!("the kubeconfig cannot be used ({e})")));
-                return None;
-            }
-        };
-        let host = url_host(&kube.server);
-        let matches = [&self.fqdn, &self.private_fqdn]
+        let hosts: Vec<&str> = [&self.fqdn, &self.private_fqdn]
             .into_iter()
             .flatten()
-            .any(|f| f.eq_ignore_ascii_case(&host));
-        if !matches {
-            let expected = self
-                .fqdn
-                .clone()
-                .or(self.private_fqdn.clone())
-                .unwrap_or_else(|| "its API server".into());
-            findings.warn(skip(format!("the kubeconfig context points at {host}, not at cluster `{}` ({expected}); choose its context with --context", self.id.name())));
-            return None;
+            .map(String::as_str)
+            .collect();
+        match ctx
+            .kube_for_cluster(self.id.resource_group(), self.id.name(), &hosts)
+            .await
+        {
+            Ok(kube) => Some(kube),
+            Err(why) => {
+                findings.warn(format!("in-cluster checks skipped: {why}"));
+                None
+            }
         }
-        Some(kube)
-    }
-}
-
-fn url_host(url: &str) -> String {
-    let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
-    let authority = rest.split('/').next().unwrap_or("");
-    let host = authority
-        .rsplit_once('@')
-        .map(|(_, h)| h)
-        .unwrap_or(authority);
-    match host.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or("").to_string(),
-        None => host
-            .rsplit_once(':')
-            .map(|(h, _)| h)
-            .unwrap_or(host)
-            .to_string(),
     }
 }
 
@@ -347,19 +315,4 @@ pub(crate) async fn namespace_exists(kube: &Kube, namespace: &str) -> Result<boo
     Ok(k8s::get_opt(kube, Kind::NAMESPACE, "", namespace)
         .await?
         .is_some())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::url_host;
-
-    #[test]
-    fn hosts_come_out_of_server_urls() {
-        assert_eq!(
-            url_host("https://aks1-dns-1a2b.hcp.eastus.azmk8s.io:443/"),
-            "aks1-dns-1a2b.hcp.eastus.azmk8s.io"
-        );
-        assert_eq!(url_host("http://127.0.0.1:6443"), "127.0.0.1");
-        assert_eq!(url_host("https://[::1]:6443/"), "::1");
-    }
 }

@@ -76,6 +76,24 @@ pub struct Kube {
     pub server: String,
 }
 
+/// The host of an API server URL (`https://h:443/` → `h`; IPv6 without brackets).
+pub fn server_host(url: &str) -> String {
+    let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
+    let authority = rest.split('/').next().unwrap_or("");
+    let host = authority
+        .rsplit_once('@')
+        .map(|(_, h)| h)
+        .unwrap_or(authority);
+    match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or("").to_string(),
+        None => host
+            .rsplit_once(':')
+            .map(|(h, _)| h)
+            .unwrap_or(host)
+            .to_string(),
+    }
+}
+
 /// Builds a client the way kubectl resolves its configuration.
 pub async fn connect(options: &ClientOptions) -> Result<Kube, Error> {
     let mut config = load_config(options).await?;
@@ -179,6 +197,16 @@ fn kubeconfig_files(options: &ClientOptions) -> (Vec<PathBuf>, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hosts_come_out_of_server_urls() {
+        assert_eq!(
+            server_host("https://aks1-dns-1a2b.hcp.eastus.azmk8s.io:443/"),
+            "aks1-dns-1a2b.hcp.eastus.azmk8s.io"
+        );
+        assert_eq!(server_host("http://127.0.0.1:6443"), "127.0.0.1");
+        assert_eq!(server_host("https://[::1]:6443/"), "::1");
+    }
 
     fn write(dir: &std::path::Path, name: &str, server: &str, ns: Option<&str>) -> PathBuf {
         let ns = ns

@@ -348,7 +348,10 @@ mod tests {
         let body = json!({"location": "eastus", "identity": {"type": "SystemAssigned"}, "tags": {"a": "b"},
             "properties": {"authMode": "Key", "compute": format!("{ws}/computes/k8s"), "description": "d", "traffic": {"blue": 100}}});
         let q = [("api-version", "2024-04-01")];
-        assert_eq!(problems("PUT", &endpoint, &q, Some(body)), Vec::<String>::new());
+        assert_eq!(
+            problems("PUT", &endpoint, &q, Some(body)),
+            Vec::<String>::new()
+        );
         let body = json!({"location": "eastus", "sku": {"name": "Default", "capacity": 2}, "tags": {"a": "b"},
             "properties": {"endpointComputeType": "Kubernetes", "model": format!("{ws}/models/m/versions/1"),
                 "environmentId": format!("{ws}/environments/e/versions/1"),
@@ -360,13 +363,45 @@ mod tests {
                                   "pollingInterval": "PT1S", "targetUtilizationPercentage": 70},
                 "requestSettings": {"maxConcurrentRequestsPerInstance": 1, "requestTimeout": "PT60S", "maxQueueWait": "PT0.5S"},
                 "livenessProbe": {"period": "PT10S", "initialDelay": "PT310S", "timeout": "PT2S", "successThreshold": 1, "failureThreshold": 3}}});
-        assert_eq!(problems("PUT", &format!("{endpoint}/deployments/blue"), &q, Some(body)), Vec::<String>::new());
+        assert_eq!(
+            problems(
+                "PUT",
+                &format!("{endpoint}/deployments/blue"),
+                &q,
+                Some(body)
+            ),
+            Vec::<String>::new()
+        );
         let patch = json!({"sku": {"capacity": 3}, "tags": {"a": "c"}});
-        assert_eq!(problems("PATCH", &format!("{endpoint}/deployments/blue"), &q, Some(patch)), Vec::<String>::new());
+        assert_eq!(
+            problems(
+                "PATCH",
+                &format!("{endpoint}/deployments/blue"),
+                &q,
+                Some(patch)
+            ),
+            Vec::<String>::new()
+        );
         let regen = json!({"keyType": "Primary", "keyValue": "v"});
-        assert_eq!(problems("POST", &format!("{endpoint}/regenerateKeys"), &q, Some(regen)), Vec::<String>::new());
+        assert_eq!(
+            problems(
+                "POST",
+                &format!("{endpoint}/regenerateKeys"),
+                &q,
+                Some(regen)
+            ),
+            Vec::<String>::new()
+        );
         let logs = json!({"containerType": "StorageInitializer", "tail": 10});
-        assert_eq!(problems("POST", &format!("{endpoint}/deployments/blue/getLogs"), &q, Some(logs)), Vec::<String>::new());
+        assert_eq!(
+            problems(
+                "POST",
+                &format!("{endpoint}/deployments/blue/getLogs"),
+                &q,
+                Some(logs)
+            ),
+            Vec::<String>::new()
+        );
     }
 
     #[test]
