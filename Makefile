@@ -1,5 +1,5 @@
 # kubectl-aml — `make` lists the targets.
-PLUGINS := attach certs fe scale
+PLUGINS := attach certs deploy fe scale
 PREFIX  ?= $(HOME)/.local
 BINDIR  := $(PREFIX)/bin
 # cargo-nextest when present (it is on our machines), else cargo test.

@@ -1,60 +1,8 @@
-//! The workspace every verb works in, and its computes.
+//! The workspace helpers attach uses: the core's, and which computes point at a cluster.
 
-use aml_core::arm::{Azure, ML_API, ResourceId};
-use aml_core::{Error, Result};
+use aml_core::arm::ResourceId;
+pub(crate) use aml_core::arm::workspace::{Workspace, get, no_compute};
 use serde_json::Value;
-
-/// A workspace that exists.
-pub(crate) struct Workspace {
-    pub id: ResourceId,
-    pub location: String,
-}
-
-/// GETs the workspace named by -w/-g/--subscription (or az's defaults); a clear error if absent.
-pub(crate) async fn get(azure: &Azure) -> Result<Workspace> {
-    let id = azure.workspace()?;
-    let Some(json) = azure.client.get_opt(azure.url(&id, ML_API, &[])).await? else {
-        return Err(Error::not_found(
-            format!(
-                "workspace `{}` not found in resource group `{}`",
-                id.name(),
-                id.resource_group()
-            ),
-            format!(
-                "check -w, -g and --subscription (`az ml workspace list -g {}`)",
-                id.resource_group()
-            ),
-        ));
-    };
-    Ok(Workspace {
-        id,
-        location: json["location"].as_str().unwrap_or("").to_string(),
-    })
-}
-
-/// The error for a compute that is not there.
-pub(crate) fn no_compute(ws: &Workspace, name: &str) -> Error {
-    Error::not_found(
-        format!("compute `{name}` not found in workspace `{}`", ws.id.name()),
-        "`kubectl aml attach list` shows the workspace's computes",
-    )
-}
-
-impl Workspace {
-    /// Every compute of the workspace (all pages).
-    pub(crate) async fn computes(&self, azure: &Azure) -> Result<Vec<Value>> {
-        let url = azure
-            .client
-            .url(&format!("{}/computes", self.id), &[("api-version", ML_API)]);
-        Ok(azure.client.list(url).await?)
-    }
-
-    /// One compute, `None` if absent.
-    pub(crate) async fn compute(&self, azure: &Azure, name: &str) -> Result<Option<Value>> {
-        let id = self.id.child("computes", name);
-        Ok(azure.client.get_opt(azure.url(&id, ML_API, &[])).await?)
-    }
-}
 
 /// The other computes that point at `cluster` (ARM ids compare case-insensitively).
 pub(crate) fn using_cluster<'a>(

@@ -9,6 +9,7 @@ mod poller;
 mod request;
 mod settings;
 mod submit;
+pub mod workspace;
 
 pub use client::{ArmClient, ArmOptions};
 pub use credential::{CredentialKind, Tokens};
@@ -18,6 +19,7 @@ pub use poller::{Pending, pending, wait};
 pub use request::{ArmRequest, ArmResponse};
 pub use settings::{AzureFlags, AzureSettings, Cloud, config_dir, resolve};
 pub use submit::{Sent, WriteMode, print_request, redacted, submit};
+pub use workspace::Workspace;
 
 use crate::Env;
 

@@ -36,6 +36,15 @@ impl ArmRequest {
         }
     }
 
+    /// PATCH with a body.
+    pub fn patch(url: String, body: Value) -> Self {
+        Self {
+            method: Method::PATCH,
+            url,
+            body: Some(body),
+        }
+    }
+
     /// DELETE.
     pub fn delete(url: String) -> Self {
         Self {

@@ -1,0 +1,271 @@
+//! `create SERVICE`: the online endpoint (if missing), the deployment, and the traffic — each
+//! operation waited for in turn, as the next one needs the previous one done.
+
+use aml_core::Context;
+use aml_core::arm::{ArmRequest, Azure, Sent, submit, workspace};
+use aml_core::cli::Printer;
+use aml_core::{Error, Result};
+use serde_json::{Value, json};
+
+use crate::cli::CreateArgs;
+use crate::guards::{self, Target};
+use crate::mapping;
+use crate::service::{self, Service, endpoint_id};
+use crate::settings;
+
+/// Sends one request, waited for; `false` after a dry run.
+pub(crate) async fn send(
+    azure: &Azure,
+    request: ArmRequest,
+    what: &str,
+    mode: aml_core::arm::WriteMode,
+    out: &mut Printer,
+) -> Result<Option<Value>> {
+    Ok(match submit(azure, request, what, mode, out).await? {
+        Sent::Done(answer) => Some(answer.body),
+        Sent::DryRun | Sent::Accepted(_) => None,
+    })
+}
+
+/// Fails when a finished deployment or endpoint did not succeed.
+pub(crate) fn succeeded(resource: &Value, what: &str, service: &str) -> Result<()> {
+    let state = resource
+        .pointer("/properties/provisioningState")
+        .and_then(Value::as_str)
+        .unwrap_or("Succeeded");
+    if state.eq_ignore_ascii_case("Succeeded") {
+        return Ok(());
+    }
+    Err(Error::failed(
+        format!("{what} ended {state}"),
+        format!("`kubectl aml deploy logs {service}` shows the containers' logs"),
+    ))
+}
+
+/// The curl line for a service, with the credential fetched by a command, never printed.
+pub(crate) fn curl(service: &str, uri: &str, auth_mode: &str) -> String {
+    let credential = match auth_mode {
+        "AMLToken" => format!("$(kubectl aml deploy token {service} -o json | jq -r .accessToken)"),
+        "AADToken" => "$(az account get-access-token --resource https://ml.azure.com --query accessToken -o tsv)".into(),
+        _ => format!("$(kubectl aml deploy keys {service} --show-secrets -o json | jq -r .primaryKey)"),
+    };
+    format!(
+        "curl -X POST '{uri}' -H \"Authorization: Bearer {credential}\" -H 'Content-Type: application/json' -d @request.json"
+    )
+}
+
+/// `create SERVICE`.
+pub(crate) async fn run(ctx: &Context, args: &CreateArgs, out: &mut Printer) -> anyhow::Result<()> {
+    let (knobs, file_compute) = settings::knobs(&args.knobs, out)?;
+    let mut problems = knobs.create_problems();
+    problems.extend(service::name_problem("service", &args.service));
+    problems.extend(service::name_problem("deployment", &args.deployment));
+    if args.traffic.is_some_and(|t| !(0..=100).contains(&t)) {
+        problems.push(format!(
+            "--traffic {} is not a percentage (0 to 100)",
+            args.traffic.unwrap_or_default()
+        ));
+    }
+    settings::refuse_all(
+        problems,
+        "the v1 rules are in `kubectl aml deploy create --help`",
+        out,
+    )?;
+    let auth = settings::auth_mode(args.auth, &knobs, "Key")?;
+    let compute_name = args.compute.clone().or(file_compute).ok_or_else(|| {
+        Error::usage(
+            "no compute given",
+            "pass --compute NAME (a Kubernetes compute: `kubectl aml attach list`)",
+        )
+    })?;
+    let azure = ctx.azure().await?;
+    let ws = workspace::get(azure).await?;
+    let compute = service::kubernetes_compute(azure, &ws, &compute_name).await?;
+    let model = service::asset(azure, &ws, "model", "--model", &args.model).await?;
+    let environment = service::asset(
+        azure,
+        &ws,
+        "environment",
+        "--environment",
+        &args.environment,
+    )
+    .await?;
+    let code = match &args.code {
+        Some(code) => Some(service::asset(azure, &ws, "code", "--code", code).await?),
+        None => None,
+    };
+    let existing = Service::find(azure, &ws, &args.service).await?;
+    if let Some(s) = &existing {
+        if s.compute()
+            .is_some_and(|c| !c.eq_ignore_ascii_case(&compute_name))
+        {
+            return Err(Error::refused(
+                format!(
+                    "service `{}` runs on compute `{}`, not `{compute_name}`",
+                    args.service,
+                    s.compute().unwrap_or("")
+                ),
+                "deploy to its compute, or choose another service name",
+            )
+            .into());
+        }
+        if args.auth.is_some() && s.auth_mode() != auth {
+            return Err(Error::usage(
+                format!(
+                    "service `{}` already uses {} auth",
+                    args.service,
+                    s.auth_mode()
+                ),
+                format!(
+                    "change it with `kubectl aml deploy update {} --auth …`",
+                    args.service
+                ),
+            )
+            .into());
+        }
+        if s.deployment(Some(&args.deployment)).is_ok() {
+            return Err(Error::refused(
+                format!("service `{}` already has deployment `{}`", args.service, args.deployment),
+                format!("change it with `kubectl aml deploy update {} --deployment {}`, or pick another --deployment", args.service, args.deployment),
+            )
+            .into());
+        }
+    }
+    let target = Target {
+        compute: &compute,
+        service: &args.service,
+        deployment: &args.deployment,
+        gpus: knobs.gpu_cores.unwrap_or(0),
+        remove_hpa: args.remove_hpa,
+        dry_run: args.write.dry_run,
+    };
+    guards::check(ctx, azure, &target, out).await?;
+
+    let id = endpoint_id(&ws, &args.service);
+    let mode = args.write.mode();
+    let mut endpoint = match existing.as_ref() {
+        Some(s) => s.endpoint.clone(),
+        None => {
+            let mut properties = json!({"authMode": auth, "compute": compute["id"]});
+            if let (Some(primary), Some(secondary)) = (&knobs.primary_key, &knobs.secondary_key) {
+                properties["keys"] = json!({"primaryKey": primary, "secondaryKey": secondary});
+            }
+            let body = json!({"location": ws.location, "identity": {"type": "SystemAssigned"}, "properties": properties});
+            let what = format!("creating endpoint `{}`", args.service);
+            let made = send(
+                azure,
+                service::put(azure, &id, "", body.clone()),
+                &what,
+                mode,
+                out,
+            )
+            .await?;
+            if let Some(made) = &made {
+                succeeded(made, &format!("endpoint `{}`", args.service), &args.service)?;
+            }
+            made.unwrap_or(body)
+        }
+    };
+    let shape = mapping::shape(&knobs);
+    let mut properties = shape.properties;
+    properties.insert("endpointComputeType".into(), json!("Kubernetes"));
+    properties.insert("model".into(), json!(model));
+    properties.insert("environmentId".into(), json!(environment));
+    if let (Some(code), Some(script)) = (code, &args.scoring_script) {
+        properties.insert(
+            "codeConfiguration".into(),
+            json!({"codeId": code, "scoringScript": script}),
+        );
+    }
+    let mut body = json!({"location": ws.location, "sku": {"name": "Default", "capacity": shape.capacity}, "properties": properties});
+    if let Some(tags) = shape.tags {
+        body["tags"] = Value::Object(tags);
+    }
+    let what = format!(
+        "creating deployment `{}` of `{}`",
+        args.deployment, args.service
+    );
+    let deployment = send(
+        azure,
+        service::put(
+            azure,
+            &id,
+            &format!("/deployments/{}", args.deployment),
+            body,
+        ),
+        &what,
+        mode,
+        out,
+    )
+    .await?;
+    if let Some(d) = &deployment {
+        succeeded(
+            d,
+            &format!("deployment `{}` of `{}`", args.deployment, args.service),
+            &args.service,
+        )?;
+    }
+    let mut names: Vec<String> = existing
+        .as_ref()
+        .map(|s| {
+            s.deployments
+                .iter()
+                .filter_map(|d| d["name"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    names.push(args.deployment.clone());
+    let current = endpoint
+        .pointer("/properties/traffic")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let first = current.values().all(|v| v.as_i64().unwrap_or(0) == 0);
+    let percent = args.traffic.unwrap_or(if first { 100 } else { 0 });
+    if percent > 0 {
+        let traffic =
+            settings::rebalance(&current, &args.deployment, percent, &names).map_err(|why| {
+                Error::usage(
+                    why,
+                    "give --traffic so that the deployments' shares add up to 100",
+                )
+            })?;
+        endpoint["properties"]["traffic"] = Value::Object(traffic);
+        let body = json!({"location": endpoint["location"], "identity": {"type": endpoint.pointer("/identity/type").and_then(Value::as_str).unwrap_or("SystemAssigned")},
+            "properties": writable(&endpoint["properties"])});
+        let what = format!(
+            "sending {percent}% of `{}` traffic to `{}`",
+            args.service, args.deployment
+        );
+        send(azure, service::put(azure, &id, "", body), &what, mode, out).await?;
+    } else {
+        out.info(&format!("deployment `{}` takes no traffic yet: `kubectl aml deploy update {} --deployment {} --traffic N`", args.deployment, args.service, args.deployment));
+    }
+    if mode.dry_run {
+        return Ok(());
+    }
+    let service = Service::get(azure, &ws, &args.service).await?;
+    crate::show::print_one(&service, out)?;
+    let uri = service
+        .endpoint
+        .pointer("/properties/scoringUri")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    out.info(&format!("scoring URI: {uri}"));
+    out.info(&format!(
+        "try it: {}",
+        curl(&args.service, uri, service.auth_mode())
+    ));
+    Ok(())
+}
+
+/// An endpoint's properties without the read-only ones, for a PUT that changes one field.
+pub(crate) fn writable(properties: &Value) -> Value {
+    let mut p = properties.clone();
+    if let Some(map) = p.as_object_mut() {
+        for read_only in ["provisioningState", "scoringUri", "swaggerUri", "keys"] {
+            map.remove(read_only);
+        }
+    }
+    p
+}

@@ -1,0 +1,54 @@
+//! `kubectl aml deploy`: models as online deployments on a Kubernetes compute, configured with the
+//! v1 `deploy_configuration` knobs (and v1 deployment files), checked with the v1 rules, sent as the
+//! supported v2 API's online endpoint and deployment.
+
+mod cli;
+mod create;
+mod delete;
+mod file;
+mod guards;
+mod knobs;
+mod mapping;
+mod secrets;
+mod service;
+mod settings;
+mod show;
+mod update;
+
+use aml_core::Context;
+use aml_core::arm::workspace;
+use aml_core::cli::{Command, Printer, SharedArgs};
+
+pub use cli::Cli;
+use cli::DeployCommand;
+
+impl Command for Cli {
+    fn shared(&self) -> SharedArgs<'_> {
+        SharedArgs {
+            kube: Some(&self.kube),
+            azure: Some(&self.azure),
+            output: &self.output,
+        }
+    }
+
+    async fn run(self, ctx: &Context, out: &mut Printer) -> anyhow::Result<()> {
+        match &self.command {
+            DeployCommand::Create(args) => create::run(ctx, args, out).await,
+            DeployCommand::Update(args) => update::run(ctx, args, out).await,
+            DeployCommand::Show(args) => {
+                let azure = ctx.azure().await?;
+                let ws = workspace::get(azure).await?;
+                show::print_one(
+                    &service::Service::get(azure, &ws, &args.service).await?,
+                    out,
+                )
+            }
+            DeployCommand::List => show::list(ctx.azure().await?, out).await,
+            DeployCommand::Delete(args) => delete::run(ctx, args, out).await,
+            DeployCommand::Keys(args) => secrets::keys(ctx, args, out).await,
+            DeployCommand::RegenKey(args) => secrets::regen(ctx, args, out).await,
+            DeployCommand::Token(args) => secrets::token(ctx, args, out).await,
+            DeployCommand::Logs(args) => secrets::logs(ctx, args, out).await,
+        }
+    }
+}

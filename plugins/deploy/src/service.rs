@@ -1,0 +1,236 @@
+//! A service as ARM holds it: the online endpoint, its deployments, their URLs; the registered assets
+//! a deployment names; the Kubernetes compute it runs on; and the names Azure accepts.
+
+use aml_core::arm::{ArmRequest, Azure, ML_API, ResourceId, Workspace};
+use aml_core::{Error, Result};
+use serde_json::{Map, Value};
+
+/// The v2 SDK's rule for endpoint and deployment names (checked before sending, as it does).
+pub(crate) fn name_problem(what: &str, name: &str) -> Option<String> {
+    let chars: Vec<char> = name.chars().collect();
+    let ok = (3..=32).contains(&chars.len())
+        && chars[0].is_ascii_alphabetic()
+        && chars[chars.len() - 1].is_ascii_alphanumeric()
+        && chars.iter().all(|c| c.is_ascii_alphanumeric() || *c == '-');
+    (!ok).then(|| {
+        format!("{what} name `{name}` must be 3 to 32 letters, digits or hyphens, start with a letter and end with a letter or digit")
+    })
+}
+
+/// An online endpoint and its deployments.
+pub(crate) struct Service {
+    pub id: ResourceId,
+    pub endpoint: Value,
+    pub deployments: Vec<Value>,
+}
+
+/// The id of an endpoint.
+pub(crate) fn endpoint_id(ws: &Workspace, name: &str) -> ResourceId {
+    ws.id.child("onlineEndpoints", name)
+}
+
+/// The URL of an endpoint, one of its deployments, or an action under either.
+pub(crate) fn url(azure: &Azure, id: &ResourceId, tail: &str) -> String {
+    azure
+        .client
+        .url(&format!("{id}{tail}"), &[("api-version", ML_API)])
+}
+
+impl Service {
+    /// GETs the endpoint and its deployments; `None` when the endpoint does not exist.
+    pub(crate) async fn find(azure: &Azure, ws: &Workspace, name: &str) -> Result<Option<Self>> {
+        let id = endpoint_id(ws, name);
+        let Some(endpoint) = azure.client.get_opt(url(azure, &id, "")).await? else {
+            return Ok(None);
+        };
+        let deployments = azure.client.list(url(azure, &id, "/deployments")).await?;
+        Ok(Some(Self {
+            id,
+            endpoint,
+            deployments,
+        }))
+    }
+
+    /// Like [`Service::find`], with a not-found error.
+    pub(crate) async fn get(azure: &Azure, ws: &Workspace, name: &str) -> Result<Self> {
+        Self::find(azure, ws, name).await?.ok_or_else(|| {
+            Error::not_found(
+                format!("service `{name}` not found in workspace `{}`", ws.id.name()),
+                "`kubectl aml deploy list` shows the services",
+            )
+        })
+    }
+
+    /// The endpoint's name.
+    pub(crate) fn name(&self) -> &str {
+        self.id.name()
+    }
+
+    /// `Key`, `AMLToken` or `AADToken`.
+    pub(crate) fn auth_mode(&self) -> &str {
+        self.endpoint
+            .pointer("/properties/authMode")
+            .and_then(Value::as_str)
+            .unwrap_or("Key")
+    }
+
+    /// Traffic per deployment.
+    pub(crate) fn traffic(&self) -> Map<String, Value> {
+        self.endpoint
+            .pointer("/properties/traffic")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// The deployment named, or the only one, or the one taking the most traffic.
+    pub(crate) fn deployment(&self, name: Option<&str>) -> Result<&Value> {
+        let by_name = |n: &str| {
+            self.deployments.iter().find(|d| {
+                d["name"]
+                    .as_str()
+                    .is_some_and(|x| x.eq_ignore_ascii_case(n))
+            })
+        };
+        let found = match name {
+            Some(n) => by_name(n),
+            None if self.deployments.len() == 1 => self.deployments.first(),
+            None => {
+                let traffic = self.traffic();
+                traffic
+                    .iter()
+                    .max_by_key(|(_, v)| v.as_i64().unwrap_or(0))
+                    .and_then(|(n, _)| by_name(n))
+            }
+        };
+        let names: Vec<&str> = self
+            .deployments
+            .iter()
+            .filter_map(|d| d["name"].as_str())
+            .collect();
+        found.ok_or_else(|| match name {
+            Some(n) => Error::not_found(
+                format!("service `{}` has no deployment `{n}`", self.name()),
+                format!(
+                    "its deployments: {}",
+                    if names.is_empty() {
+                        "none".into()
+                    } else {
+                        names.join(", ")
+                    }
+                ),
+            ),
+            None => Error::usage(
+                format!("service `{}` has several deployments", self.name()),
+                "name one with --deployment",
+            ),
+        })
+    }
+
+    /// The Kubernetes compute the endpoint runs on (its name).
+    pub(crate) fn compute(&self) -> Option<&str> {
+        self.endpoint
+            .pointer("/properties/compute")
+            .and_then(Value::as_str)
+            .and_then(|id| id.rsplit('/').next())
+    }
+}
+
+/// Resolves `NAME:VERSION` under the workspace (or checks an ARM id) and returns the asset's id.
+pub(crate) async fn asset(
+    azure: &Azure,
+    ws: &Workspace,
+    kind: &str,
+    flag: &str,
+    given: &str,
+) -> Result<String> {
+    let id = if given.starts_with('/') {
+        given
+            .parse::<ResourceId>()
+            .map_err(|e| {
+                Error::usage(
+                    format!("{flag}: {e}"),
+                    format!("give an ARM id or NAME:VERSION of a registered {kind}"),
+                )
+            })?
+            .to_string()
+    } else {
+        let (name, version) = given
+            .split_once(':')
+            .filter(|(n, v)| !n.is_empty() && !v.is_empty())
+            .ok_or_else(|| {
+                Error::usage(
+                    format!("{flag} `{given}` is neither an ARM id nor NAME:VERSION"),
+                    format!("write it like sentiment:2 (`az ml {kind} list`)"),
+                )
+            })?;
+        let plural = if kind == "code" {
+            "codes".to_string()
+        } else {
+            format!("{kind}s")
+        };
+        format!("{}/{plural}/{name}/versions/{version}", ws.id)
+    };
+    if azure
+        .client
+        .get_opt(azure.client.url(&id, &[("api-version", ML_API)]))
+        .await?
+        .is_none()
+    {
+        return Err(Error::not_found(
+            format!(
+                "{flag}: {kind} `{given}` is not registered in workspace `{}`",
+                ws.id.name()
+            ),
+            format!("register it first (`az ml {kind} create`), or check the name and version"),
+        ));
+    }
+    Ok(id)
+}
+
+/// The Kubernetes compute `name`: its JSON, or why it cannot take deployments.
+pub(crate) async fn kubernetes_compute(azure: &Azure, ws: &Workspace, name: &str) -> Result<Value> {
+    let compute = ws
+        .compute(azure, name)
+        .await?
+        .ok_or_else(|| aml_core::arm::workspace::no_compute(ws, name))?;
+    let kind = compute
+        .pointer("/properties/computeType")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    if kind != "Kubernetes" {
+        return Err(Error::usage(
+            format!(
+                "compute `{name}` is a `{kind}` compute; online deployments run on a Kubernetes compute"
+            ),
+            "attach the cluster as one: `kubectl aml attach k8s NAME --cluster CLUSTER`",
+        ));
+    }
+    Ok(compute)
+}
+
+/// A PUT of a whole resource.
+pub(crate) fn put(azure: &Azure, id: &ResourceId, tail: &str, body: Value) -> ArmRequest {
+    ArmRequest::put(url(azure, id, tail), body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::name_problem;
+
+    #[test]
+    fn service_names_follow_the_v2_rule() {
+        for good in ["abc", "my-service-2", "A23456789012345678901234567890ab"] {
+            assert_eq!(name_problem("service", good), None, "{good}");
+        }
+        for bad in [
+            "ab",
+            "1abc",
+            "abc-",
+            "a_bc",
+            "a23456789012345678901234567890abc",
+        ] {
+            assert!(name_problem("service", bad).is_some(), "{bad}");
+        }
+    }
+}

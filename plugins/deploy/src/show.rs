@@ -1,0 +1,187 @@
+//! `show` and `list`: one row per deployment — NAME DEPLOYMENT COMPUTE STATE REPLICAS AUTOSCALE
+//! AUTH TRAFFIC SCORING-URI AGE — or the endpoints and deployments as ARM returns them.
+
+use aml_core::arm::{Azure, ML_API};
+use aml_core::cli::{OutputFormat, Printer, Report, Table, human_age};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::service::Service;
+
+/// Services as printed.
+#[derive(Serialize)]
+#[serde(transparent)]
+pub(crate) struct Services(pub Vec<Value>);
+
+/// A service as `{endpoint, deployments}`.
+pub(crate) fn view(service: &Service) -> Value {
+    json!({"endpoint": service.endpoint, "deployments": service.deployments})
+}
+
+fn text(v: &Value) -> String {
+    v.as_str()
+        .filter(|s| !s.is_empty())
+        .unwrap_or("-")
+        .to_string()
+}
+
+fn auth(mode: &str) -> &'static str {
+    match mode {
+        "AMLToken" => "token",
+        "AADToken" => "aad-token",
+        _ => "key",
+    }
+}
+
+fn age(resource: &Value) -> String {
+    resource
+        .pointer("/systemData/createdAt")
+        .and_then(Value::as_str)
+        .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+        .map(|t| human_age(jiff::Timestamp::now().as_second() - t.as_second()))
+        .unwrap_or_else(|| "-".into())
+}
+
+fn rows(service: &Value) -> Vec<Vec<String>> {
+    let endpoint = &service["endpoint"];
+    let p = &endpoint["properties"];
+    let name = text(&endpoint["name"]);
+    let compute = p["compute"]
+        .as_str()
+        .and_then(|c| c.rsplit('/').next())
+        .unwrap_or("-")
+        .to_string();
+    let mode = auth(p["authMode"].as_str().unwrap_or("Key")).to_string();
+    let uri = text(&p["scoringUri"]);
+    let deployments = service["deployments"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    if deployments.is_empty() {
+        return vec![vec![
+            name,
+            "-".into(),
+            compute,
+            text(&p["provisioningState"]),
+            "-".into(),
+            "-".into(),
+            mode,
+            "-".into(),
+            uri,
+            age(endpoint),
+        ]];
+    }
+    deployments
+        .iter()
+        .map(|d| {
+            let dp = &d["properties"];
+            let scale = &dp["scaleSettings"];
+            let autoscale = if scale["scaleType"]
+                .as_str()
+                .is_none_or(|t| t.eq_ignore_ascii_case("TargetUtilization"))
+            {
+                format!(
+                    "{}% of {}-{}",
+                    scale["targetUtilizationPercentage"].as_i64().unwrap_or(70),
+                    scale["minInstances"].as_i64().unwrap_or(1),
+                    scale["maxInstances"].as_i64().unwrap_or(1)
+                )
+            } else {
+                "off".into()
+            };
+            let dname = text(&d["name"]);
+            let traffic = p["traffic"]
+                .as_object()
+                .and_then(|t| t.iter().find(|(k, _)| k.eq_ignore_ascii_case(&dname)))
+                .and_then(|(_, v)| v.as_i64())
+                .unwrap_or(0);
+            vec![
+                name.clone(),
+                dname,
+                compute.clone(),
+                text(&dp["provisioningState"]),
+                d.pointer("/sku/capacity")
+                    .and_then(Value::as_i64)
+                    .map(|c| c.to_string())
+                    .unwrap_or("-".into()),
+                autoscale,
+                mode.clone(),
+                format!("{traffic}%"),
+                uri.clone(),
+                age(d),
+            ]
+        })
+        .collect()
+}
+
+impl Report for Services {
+    fn tables(&self, _wide: bool) -> Vec<Table> {
+        let mut table = Table::new([
+            "NAME",
+            "DEPLOYMENT",
+            "COMPUTE",
+            "STATE",
+            "REPLICAS",
+            "AUTOSCALE",
+            "AUTH",
+            "TRAFFIC",
+            "SCORING-URI",
+            "AGE",
+        ]);
+        for service in &self.0 {
+            for row in rows(service) {
+                table.row(row);
+            }
+        }
+        vec![table]
+    }
+
+    fn names(&self) -> Vec<String> {
+        self.0
+            .iter()
+            .map(|s| format!("service/{}", s["endpoint"]["name"].as_str().unwrap_or("")))
+            .collect()
+    }
+}
+
+/// Prints one service: a JSON/YAML object, or its rows.
+pub(crate) fn print_one(service: &Service, out: &mut Printer) -> anyhow::Result<()> {
+    match out.format {
+        OutputFormat::Json => out.json(&view(service))?,
+        OutputFormat::Yaml => out.yaml(&view(service))?,
+        _ => out.report(&Services(vec![view(service)]))?,
+    }
+    Ok(())
+}
+
+/// `list`: the services on Kubernetes computes.
+pub(crate) async fn list(azure: &Azure, out: &mut Printer) -> anyhow::Result<()> {
+    let ws = aml_core::arm::workspace::get(azure).await?;
+    let url = azure.client.url(
+        &format!("{}/onlineEndpoints", ws.id),
+        &[("api-version", ML_API)],
+    );
+    let mut services = vec![];
+    for endpoint in azure.client.list(url).await? {
+        if endpoint
+            .pointer("/properties/compute")
+            .and_then(Value::as_str)
+            .is_none()
+        {
+            continue; // a managed endpoint: not on a cluster
+        }
+        let name = endpoint["name"].as_str().unwrap_or("").to_string();
+        if let Some(service) = Service::find(azure, &ws, &name).await? {
+            services.push(view(&service));
+        }
+    }
+    if services.is_empty() && matches!(out.format, OutputFormat::Table | OutputFormat::Wide) {
+        out.info(&format!(
+            "no services on Kubernetes computes in workspace `{}`",
+            ws.id.name()
+        ));
+        return Ok(());
+    }
+    out.report(&Services(services))?;
+    Ok(())
+}
