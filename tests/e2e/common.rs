@@ -187,3 +187,6 @@ pub fn secret_text(kube: &FakeKube, key: &str) -> String {
 
 /// `kubectl aml attach`.
 pub type Attach = kubectl_aml_attach::Cli;
+
+/// `kubectl aml deploy`.
+pub type Deploy = kubectl_aml_deploy::Cli;

@@ -29,6 +29,7 @@ mod certs_openssl;
 mod certs_process;
 mod certs_rotate;
 mod common;
+mod deploy;
 mod fake;
 mod fake_arm;
 mod fake_protocol;

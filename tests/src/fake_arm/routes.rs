@@ -31,7 +31,7 @@ pub fn route(shared: &Shared, call: &Call) -> Reply {
     let l: Vec<&str> = lower.iter().map(String::as_str).collect();
     let method = call.method.as_str();
     let mut state = shared.state.lock().expect("state");
-    if l.len() > 9 && l[6] == "workspaces" {
+    if l.len() > 8 && l[6] == "workspaces" {
         let workspace = format!("/{}", segments[..8].join("/"));
         if State::find(&state.workspaces, &workspace).is_none() {
             return not_found("Microsoft.MachineLearningServices/workspaces", l[7], l[3]);
