@@ -30,6 +30,7 @@ mod certs_process;
 mod certs_rotate;
 mod common;
 mod deploy;
+mod deploy_ops;
 mod fake;
 mod fake_arm;
 mod fake_protocol;

@@ -106,45 +106,52 @@ async fn gpus(
         .await
         .map_err(|e| read_error("nodes", e))?;
     let docs = "the docs: a GPU deployment needs a cluster created with a GPU VM size; a secondary node pool is not supported";
-    let mut best = 0;
-    let mut pools = vec![];
-    for node in &nodes.items {
-        let gpus = node
-            .status
-            .as_ref()
-            .and_then(|s| s.allocatable.as_ref())
-            .and_then(|a| a.get("nvidia.com/gpu"))
-            .and_then(|q| q.0.parse::<i64>().ok())
-            .unwrap_or(0);
-        if gpus > 0 {
-            best = best.max(gpus);
+    // (pool, GPUs) of each node with GPUs.
+    let gpu_nodes: Vec<(String, i64)> = nodes
+        .items
+        .iter()
+        .filter_map(|node| {
+            let gpus = node
+                .status
+                .as_ref()?
+                .allocatable
+                .as_ref()?
+                .get("nvidia.com/gpu")?
+                .0
+                .parse::<i64>()
+                .ok()?;
             let labels = node.metadata.labels.clone().unwrap_or_default();
-            pools.extend(
-                labels
-                    .get("kubernetes.azure.com/agentpool")
-                    .or(labels.get("agentpool"))
-                    .cloned(),
-            );
-        }
-    }
-    if best == 0 {
+            let pool = labels
+                .get("kubernetes.azure.com/agentpool")
+                .or(labels.get("agentpool"))
+                .cloned()
+                .unwrap_or_default();
+            (gpus > 0).then_some((pool, gpus))
+        })
+        .collect();
+    if gpu_nodes.is_empty() {
         return Err(Error::refused(
             format!("cluster `{cluster}` has no GPU nodes, and --gpu-cores asks for {wanted}"),
             docs,
         ));
     }
-    if let Some(first) = first_pool
-        && !pools.is_empty()
-        && pools.iter().all(|p| p != first)
-    {
+    // Only the pool the cluster was created with counts: a secondary pool is not supported.
+    let usable: Vec<i64> = gpu_nodes
+        .iter()
+        .filter(|(pool, _)| first_pool.is_none_or(|f| f == pool))
+        .map(|(_, g)| *g)
+        .collect();
+    if usable.is_empty() {
         return Err(Error::refused(
             format!(
-                "cluster `{cluster}` has GPUs only in node pool `{}`, not in its first pool `{first}`",
-                pools[0]
+                "cluster `{cluster}` has GPUs only in node pool `{}`, not in its first pool `{}`",
+                gpu_nodes[0].0,
+                first_pool.unwrap_or("")
             ),
             docs,
         ));
     }
+    let best = usable.into_iter().max().unwrap_or(0);
     if best < wanted {
         return Err(Error::refused(
             format!("no node of cluster `{cluster}` has {wanted} GPUs (at most {best})"),

@@ -1,0 +1,335 @@
+//! `kubectl aml deploy update`, `keys`, `regen-key`, `token`, `logs`, and the guards inside the
+//! cluster (GPU capacity, HorizontalPodAutoscalers) end to end.
+
+use serde_json::json;
+
+use crate::common::Deploy;
+use crate::deploy::{create, ctx, in_cluster_ctx, writes};
+
+#[tokio::test]
+async fn update_sends_only_what_changed() {
+    let ctx = ctx();
+    assert_eq!(
+        create(&ctx, &["--no-autoscale", "--num-replicas", "2"])
+            .await
+            .code,
+        0
+    );
+    let before = ctx.arm().writes().len();
+    let nothing = ctx.run::<Deploy>(&["update", "svc"]).await;
+    assert_eq!(nothing.code, 2, "{nothing}");
+    assert!(
+        nothing.stderr.contains("No parameters provided to update."),
+        "{nothing}"
+    );
+    let same = ctx
+        .run::<Deploy>(&["update", "svc", "--num-replicas", "2", "--cpu-cores", "0.1"])
+        .await;
+    assert_eq!(same.code, 0, "{same}");
+    assert!(same.stderr.contains("no change"), "{same}");
+    assert_eq!(ctx.arm().writes().len(), before, "nothing sent");
+    let scale = ctx
+        .run::<Deploy>(&["update", "svc", "--num-replicas", "4"])
+        .await;
+    assert_eq!(scale.code, 0, "{scale}");
+    let w = writes(&ctx);
+    assert_eq!(
+        (w.last().unwrap().0.as_str(), &w.last().unwrap().2),
+        ("PATCH", &json!({"sku": {"name": "Default", "capacity": 4}}))
+    );
+    let resources = ctx
+        .run::<Deploy>(&[
+            "update",
+            "svc",
+            "--cpu-cores",
+            "0.5",
+            "--memory-gb-limit",
+            "2",
+        ])
+        .await;
+    assert_eq!(resources.code, 0, "{resources}");
+    let (method, _, body) = writes(&ctx).pop().unwrap();
+    assert_eq!(method, "PUT");
+    assert_eq!(
+        body["properties"]["containerResourceRequirements"],
+        json!({"containerResourceRequests": {"cpu": "0.5", "memory": "0.5Gi"}, "containerResourceLimits": {"memory": "2Gi"}})
+    );
+    assert_eq!(body["sku"]["capacity"], 4, "the scale stays");
+    assert_eq!(
+        body["properties"]["model"],
+        aml_tests::FakeArm::asset_id("models", "sentiment", "1"),
+        "unchanged parts stay"
+    );
+    let auth = ctx
+        .run::<Deploy>(&["update", "svc", "--auth", "token"])
+        .await;
+    assert_eq!(auth.code, 0, "{auth}");
+    assert_eq!(
+        ctx.arm().endpoint("svc", None).unwrap()["properties"]["authMode"],
+        "AMLToken"
+    );
+    assert!(auth.stdout.contains("token"), "{auth}");
+}
+
+#[tokio::test]
+async fn update_follows_the_v1_update_rules() {
+    let ctx = ctx();
+    assert_eq!(
+        create(&ctx, &["--cpu-cores", "2", "--cpu-cores-limit", "3"])
+            .await
+            .code,
+        0
+    );
+    let before = ctx.arm().writes().len();
+    let out = ctx
+        .run::<Deploy>(&["update", "svc", "--cpu-cores", "4"])
+        .await;
+    assert_eq!(out.code, 2, "{out}");
+    assert!(
+        out.stderr
+            .contains("Error, cpu_cores 4 is more than the service's cpu_cores_limit 3."),
+        "{out}"
+    );
+    let out = ctx
+        .run::<Deploy>(&["update", "svc", "--cpu-cores-limit", "1"])
+        .await;
+    assert!(
+        out.stderr
+            .contains("Error, cpu_cores_limit 1 is less than the service's cpu_cores 2."),
+        "{out}"
+    );
+    let file = ctx.path("token.json");
+    std::fs::write(&file, r#"{"computeType": "AKS", "tokenAuthEnabled": true}"#).unwrap();
+    let out = ctx
+        .run::<Deploy>(&[
+            "update",
+            "svc",
+            "--deploy-config-file",
+            file.to_str().unwrap(),
+        ])
+        .await;
+    assert_eq!(out.code, 2, "{out}");
+    assert!(
+        out.stderr
+            .contains("cannot set token_auth_enabled without disabling key auth"),
+        "{out}"
+    );
+    assert_eq!(ctx.arm().writes().len(), before);
+    let out = ctx
+        .run::<Deploy>(&[
+            "update",
+            "svc",
+            "--autoscale-max-replicas",
+            "4",
+            "--autoscale",
+        ])
+        .await;
+    assert_eq!(out.code, 0, "{out}");
+    assert_eq!(
+        writes(&ctx).last().unwrap().2["properties"]["scaleSettings"]["maxInstances"],
+        4
+    );
+}
+
+#[tokio::test]
+async fn traffic_moves_between_deployments() {
+    let ctx = ctx();
+    assert_eq!(create(&ctx, &[]).await.code, 0);
+    assert_eq!(create(&ctx, &["--deployment", "green"]).await.code, 0);
+    let out = ctx
+        .run::<Deploy>(&["update", "svc", "--deployment", "green", "--traffic", "100"])
+        .await;
+    assert_eq!(out.code, 0, "{out}");
+    assert_eq!(
+        ctx.arm().endpoint("svc", None).unwrap()["properties"]["traffic"],
+        json!({"blue": 0, "green": 100})
+    );
+    let out = ctx
+        .run::<Deploy>(&["delete", "svc", "--deployment", "blue", "--yes"])
+        .await;
+    assert_eq!(out.code, 0, "{out}");
+}
+
+#[tokio::test]
+async fn keys_are_masked_unless_asked_and_can_be_replaced() {
+    let ctx = ctx();
+    assert_eq!(create(&ctx, &[]).await.code, 0);
+    let (primary, secondary) = ctx.arm().keys("svc").unwrap();
+    let masked = ctx.run::<Deploy>(&["keys", "svc"]).await;
+    assert_eq!(masked.code, 0, "{masked}");
+    assert!(
+        !masked.stdout.contains(&primary)
+            && masked
+                .stdout
+                .contains(&format!("****{}", &primary[primary.len() - 4..])),
+        "{masked}"
+    );
+    let json = ctx.run::<Deploy>(&["keys", "svc", "-o", "json"]).await;
+    assert!(!json.stdout.contains(&primary), "{json}");
+    let shown = ctx
+        .run::<Deploy>(&["keys", "svc", "--show-secrets", "-o", "json"])
+        .await;
+    let parsed: serde_json::Value = serde_json::from_str(&shown.stdout).unwrap();
+    assert_eq!(
+        (
+            parsed["primaryKey"].as_str().unwrap(),
+            parsed["secondaryKey"].as_str().unwrap()
+        ),
+        (primary.as_str(), secondary.as_str())
+    );
+    let out = ctx
+        .run::<Deploy>(&[
+            "regen-key",
+            "svc",
+            "--key",
+            "secondary",
+            "--value",
+            "my-own-secondary-key",
+        ])
+        .await;
+    assert_eq!(out.code, 0, "{out}");
+    assert!(
+        !out.stderr.contains("my-own-secondary-key")
+            && !out.stdout.contains("my-own-secondary-key")
+    );
+    assert_eq!(
+        ctx.arm().keys("svc").unwrap(),
+        (primary.clone(), "my-own-secondary-key".to_string())
+    );
+    let out = ctx
+        .run::<Deploy>(&["regen-key", "svc", "--key", "primary"])
+        .await;
+    assert_eq!(out.code, 0, "{out}");
+    assert_ne!(ctx.arm().keys("svc").unwrap().0, primary);
+    let regen = ctx
+        .arm()
+        .writes()
+        .into_iter()
+        .rfind(|r| r.path.ends_with("/regenerateKeys"))
+        .unwrap();
+    assert_eq!(
+        regen.status, 202,
+        "answered with Location, polled to the end"
+    );
+    let token = ctx.run::<Deploy>(&["token", "svc"]).await;
+    assert_eq!(token.code, 2, "{token}");
+    assert!(
+        token.stderr.contains("service `svc` uses key auth"),
+        "{token}"
+    );
+}
+
+#[tokio::test]
+async fn tokens_come_with_their_times_and_logs_with_their_tail() {
+    let ctx = ctx();
+    assert_eq!(create(&ctx, &["--auth", "token"]).await.code, 0);
+    let out = ctx.run::<Deploy>(&["token", "svc", "-o", "json"]).await;
+    assert_eq!(out.code, 0, "{out}");
+    let t: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert!(t["accessToken"].as_str().unwrap().starts_with("aml-token-"));
+    assert!(t["expiryTimeUtc"].as_i64().unwrap() > t["refreshAfterTimeUtc"].as_i64().unwrap());
+    assert!(t["expiresOn"].as_str().unwrap().ends_with('Z'));
+    let keys = ctx.run::<Deploy>(&["keys", "svc"]).await;
+    assert_eq!(keys.code, 2, "{keys}");
+    let logs = ctx.run::<Deploy>(&["logs", "svc", "--tail", "3"]).await;
+    assert_eq!(
+        logs.stdout,
+        "InferenceServer log line 48\nInferenceServer log line 49\nInferenceServer log line 50\n"
+    );
+    let init = ctx
+        .run::<Deploy>(&[
+            "logs",
+            "svc",
+            "--tail",
+            "1",
+            "--container",
+            "storage-initializer",
+        ])
+        .await;
+    assert_eq!(init.stdout, "StorageInitializer log line 50\n");
+}
+
+fn node(name: &str, pool: &str, gpus: u32) -> serde_json::Value {
+    json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": name, "labels": {"kubernetes.azure.com/agentpool": pool}},
+           "status": {"allocatable": {"cpu": "4", "memory": "16Gi", "nvidia.com/gpu": gpus.to_string()}}})
+}
+
+#[tokio::test]
+async fn gpus_need_a_gpu_cluster_as_the_docs_say() {
+    let ctx = in_cluster_ctx();
+    ctx.kube.seed([node("n1", "nodepool1", 0)]);
+    let out = create(&ctx, &["--gpu-cores", "1"]).await;
+    assert_eq!(out.code, 1, "{out}");
+    assert!(
+        out.stderr.contains("cluster `aks1` has no GPU nodes"),
+        "{out}"
+    );
+    assert!(
+        out.stderr
+            .contains("a secondary node pool is not supported"),
+        "{out}"
+    );
+    ctx.kube.seed([node("g1", "gpupool", 2)]);
+    let out = create(&ctx, &["--gpu-cores", "1"]).await;
+    assert!(
+        out.stderr
+            .contains("has GPUs only in node pool `gpupool`, not in its first pool `nodepool1`"),
+        "{out}"
+    );
+    ctx.kube.seed([node("n2", "nodepool1", 1)]);
+    let out = create(&ctx, &["--gpu-cores", "2"]).await;
+    assert!(
+        out.stderr.contains("no node of cluster `aks1` has 2 GPUs"),
+        "{out}"
+    );
+    assert!(ctx.arm().writes().is_empty());
+    let out = create(&ctx, &["--gpu-cores", "1"]).await;
+    assert_eq!(out.code, 0, "{out}");
+    let requests = &writes(&ctx)[1].2["properties"]["containerResourceRequirements"];
+    assert_eq!(requests["containerResourceRequests"]["gpu"], "1");
+    assert_eq!(requests["containerResourceLimits"]["gpu"], "1");
+}
+
+#[tokio::test]
+async fn an_hpa_on_the_service_is_warned_about_or_removed() {
+    let ctx = in_cluster_ctx();
+    ctx.kube.seed_yaml("apiVersion: v1\nkind: Namespace\nmetadata: {name: models}\n---\napiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: {name: svc-hpa, namespace: models}\nspec:\n  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: svc-blue}\n  minReplicas: 1\n  maxReplicas: 5\n");
+    let out = create(&ctx, &[]).await;
+    assert_eq!(out.code, 0, "{out}");
+    assert!(out.stderr.contains("warning: HorizontalPodAutoscaler `models/svc-hpa` scales `svc-blue`: it and azureml-fe's autoscaler would fight"), "{out}");
+    let out = ctx
+        .run::<Deploy>(&["update", "svc", "--remove-hpa", "--dry-run"])
+        .await;
+    assert!(
+        out.stderr
+            .contains("dry run: would delete HorizontalPodAutoscaler `models/svc-hpa`"),
+        "{out}"
+    );
+    assert!(
+        ctx.kube
+            .get(
+                "autoscaling/v2",
+                "HorizontalPodAutoscaler",
+                "models",
+                "svc-hpa"
+            )
+            .is_some()
+    );
+    let out = ctx.run::<Deploy>(&["update", "svc", "--remove-hpa"]).await;
+    assert_eq!(out.code, 0, "{out}");
+    assert!(
+        out.stderr
+            .contains("deleted HorizontalPodAutoscaler `models/svc-hpa`"),
+        "{out}"
+    );
+    assert!(
+        ctx.kube
+            .get(
+                "autoscaling/v2",
+                "HorizontalPodAutoscaler",
+                "models",
+                "svc-hpa"
+            )
+            .is_none()
+    );
+}
