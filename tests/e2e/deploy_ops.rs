@@ -333,3 +333,53 @@ async fn an_hpa_on_the_service_is_warned_about_or_removed() {
             .is_none()
     );
 }
+
+#[tokio::test]
+async fn the_docs_deployment_files_load_as_json_and_yaml() {
+    let fixture = |name: &str| {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/deploy")
+            .join(name)
+            .display()
+            .to_string()
+    };
+    let ctx = ctx();
+    let out = create(
+        &ctx,
+        &["--deploy-config-file", &fixture("deploymentconfig.json")],
+    )
+    .await;
+    assert_eq!(out.code, 0, "{out}");
+    let p = &writes(&ctx)[1].2["properties"];
+    assert_eq!(p["scaleSettings"]["maxInstances"], 3);
+    assert_eq!(p["appInsightsEnabled"], true);
+    assert_eq!(p["requestSettings"]["requestTimeout"], "PT5S");
+    let ctx = crate::deploy::ctx();
+    let out = create(
+        &ctx,
+        &["--deploy-config-file", &fixture("deploymentconfig.yml")],
+    )
+    .await;
+    assert_eq!(out.code, 0, "{out}");
+    let w = writes(&ctx);
+    assert_eq!(w[0].2["properties"]["authMode"], "AMLToken");
+    assert_eq!(w[1].2["sku"]["capacity"], 2);
+    assert_eq!(
+        w[1].2["properties"]["scaleSettings"],
+        json!({"scaleType": "Default"})
+    );
+    assert_eq!(
+        w[1].2["properties"]["containerResourceRequirements"]["containerResourceLimits"],
+        json!({"cpu": "2", "memory": "4Gi"})
+    );
+    assert_eq!(w[1].2["properties"]["livenessProbe"]["timeout"], "PT5S");
+    assert_eq!(w[1].2["tags"], json!({"team": "ml"}));
+    let bad = ctx.path("bad.yml");
+    std::fs::write(&bad, "numReplicas: [").unwrap();
+    let out = create(&ctx, &["--deploy-config-file", bad.to_str().unwrap()]).await;
+    assert_eq!(out.code, 2, "{out}");
+    assert!(
+        out.stderr.contains("Error parsing --deploy-config-file"),
+        "{out}"
+    );
+}
