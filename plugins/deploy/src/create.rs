@@ -131,6 +131,29 @@ pub(crate) async fn run(ctx: &Context, args: &CreateArgs, out: &mut Printer) -> 
             .into());
         }
     }
+    // The traffic split is worked out before anything is sent, so a bad --traffic leaves nothing behind.
+    let mut names: Vec<String> = existing
+        .as_ref()
+        .map(|s| {
+            s.deployments
+                .iter()
+                .filter_map(|d| d["name"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    names.push(args.deployment.clone());
+    let current = existing.as_ref().map(Service::traffic).unwrap_or_default();
+    let first = current.values().all(|v| v.as_i64().unwrap_or(0) == 0);
+    let percent = args.traffic.unwrap_or(if first { 100 } else { 0 });
+    let plan = (percent > 0)
+        .then(|| settings::rebalance(&current, &args.deployment, percent, &names))
+        .transpose()
+        .map_err(|why| {
+            Error::usage(
+                why,
+                "give --traffic so that the deployments' shares add up to 100",
+            )
+        })?;
     let target = Target {
         compute: &compute,
         service: &args.service,
@@ -205,31 +228,7 @@ pub(crate) async fn run(ctx: &Context, args: &CreateArgs, out: &mut Printer) -> 
             &args.service,
         )?;
     }
-    let mut names: Vec<String> = existing
-        .as_ref()
-        .map(|s| {
-            s.deployments
-                .iter()
-                .filter_map(|d| d["name"].as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default();
-    names.push(args.deployment.clone());
-    let current = endpoint
-        .pointer("/properties/traffic")
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
-    let first = current.values().all(|v| v.as_i64().unwrap_or(0) == 0);
-    let percent = args.traffic.unwrap_or(if first { 100 } else { 0 });
-    if percent > 0 {
-        let traffic =
-            settings::rebalance(&current, &args.deployment, percent, &names).map_err(|why| {
-                Error::usage(
-                    why,
-                    "give --traffic so that the deployments' shares add up to 100",
-                )
-            })?;
+    if let Some(traffic) = plan {
         endpoint["properties"]["traffic"] = Value::Object(traffic);
         let body = json!({"location": endpoint["location"], "identity": {"type": endpoint.pointer("/identity/type").and_then(Value::as_str).unwrap_or("SystemAssigned")},
             "properties": writable(&endpoint["properties"])});

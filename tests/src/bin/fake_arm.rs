@@ -35,11 +35,12 @@ fn main() -> anyhow::Result<()> {
         retry_after: Some(args.retry_after),
         ..Options::default()
     });
+    arm.add_kubernetes_compute("k8s", "models");
     let setup = AzureSetup::write(&args.dir, &arm)?;
     println!("export AZURE_CONFIG_DIR={}", setup.config_dir.display());
     println!("export PATH={}:$PATH", setup.bin_dir.display());
     eprintln!(
-        "serving a fake Azure Resource Manager at {}: workspace rg1/ws1 (eastus), AKS cluster rg1/aks1 (Ctrl-C to stop)",
+        "serving a fake Azure Resource Manager at {}: workspace rg1/ws1 (eastus), AKS cluster rg1/aks1, Kubernetes compute k8s, model sentiment:1 and :2, environment sklearn-env:3 (Ctrl-C to stop)",
         arm.url()
     );
     loop {
