@@ -450,6 +450,12 @@ async fn an_impossible_traffic_split_is_refused_before_anything_is_sent() {
     let ctx = ctx();
     let out = create(&ctx, &["--traffic", "10"]).await;
     assert_eq!(out.code, 2, "{out}");
-    assert!(out.stderr.contains("the other 90% has nowhere to go"), "{out}");
-    assert!(ctx.arm().writes().is_empty(), "no endpoint or deployment left behind");
+    assert!(
+        out.stderr.contains("the other 90% has nowhere to go"),
+        "{out}"
+    );
+    assert!(
+        ctx.arm().writes().is_empty(),
+        "no endpoint or deployment left behind"
+    );
 }
