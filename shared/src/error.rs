@@ -49,6 +49,14 @@ pub enum Error {
     /// Azure access failed (boxed: it can carry an ARM error body).
     #[error(transparent)]
     Arm(Box<crate::arm::Error>),
+    /// Another error, with a better hint from the caller that knows what was being done.
+    #[error("{source}")]
+    Hinted {
+        /// The error itself; it keeps its text and exit code.
+        source: Box<Error>,
+        /// What to do now.
+        hint: String,
+    },
     /// TLS material is missing or broken.
     #[error(transparent)]
     Tls(#[from] crate::tls::Error),
@@ -110,6 +118,14 @@ impl Error {
         }
     }
 
+    /// This error with `hint` in place of its own (the text and exit code stay).
+    pub fn hinted(self, hint: impl Into<String>) -> Self {
+        Self::Hinted {
+            source: Box::new(self),
+            hint: hint.into(),
+        }
+    }
+
     /// The exit code this error maps to.
     pub fn exit_code(&self) -> ExitCode {
         match self {
@@ -119,6 +135,7 @@ impl Error {
             Self::K8s(e) => e.exit_code(),
             Self::Tls(e) => e.exit_code(),
             Self::Arm(e) => e.exit_code(),
+            Self::Hinted { source, .. } => source.exit_code(),
         }
     }
 
@@ -132,6 +149,7 @@ impl Error {
             Self::K8s(e) => e.hint(),
             Self::Tls(e) => e.hint(),
             Self::Arm(e) => e.hint(),
+            Self::Hinted { hint, .. } => Some(hint.clone()),
             Self::File { source, .. } => match source.kind() {
                 std::io::ErrorKind::PermissionDenied => {
                     Some("check the directory's permissions or choose another one".into())

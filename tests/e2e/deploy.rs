@@ -352,37 +352,6 @@ async fn a_second_deployment_gets_the_traffic_asked_for() {
 }
 
 #[tokio::test]
-async fn a_failed_deployment_or_a_busy_endpoint_is_reported() {
-    let ctx = ctx();
-    assert_eq!(create(&ctx, &[]).await.code, 0);
-    ctx.arm().fail_next_operation(
-        "QuotaExceeded",
-        "Not enough quota for 2 more cores in the cluster.",
-    );
-    let out = create(&ctx, &["--deployment", "green"]).await;
-    assert_eq!(out.code, 1, "{out}");
-    assert!(
-        out.stderr.contains("QuotaExceeded: Not enough quota"),
-        "{out}"
-    );
-    ctx.arm().fail(
-        "PUT",
-        "/deployments/red",
-        1,
-        409,
-        "Conflict",
-        "An operation on 'svc' is already in progress.",
-    );
-    let out = create(&ctx, &["--deployment", "red"]).await;
-    assert_eq!(out.code, 1, "{out}");
-    assert!(
-        out.stderr
-            .contains("Conflict: An operation on 'svc' is already in progress."),
-        "{out}"
-    );
-}
-
-#[tokio::test]
 async fn show_list_and_dry_runs() {
     let ctx = ctx();
     let dry = create(&ctx, &["--dry-run"]).await;
@@ -443,19 +412,4 @@ async fn delete_removes_a_deployment_without_traffic_or_the_whole_service() {
         .rfind(|r| r.method == "DELETE")
         .unwrap();
     assert!(delete.path.ends_with("/onlineEndpoints/svc"));
-}
-
-#[tokio::test]
-async fn an_impossible_traffic_split_is_refused_before_anything_is_sent() {
-    let ctx = ctx();
-    let out = create(&ctx, &["--traffic", "10"]).await;
-    assert_eq!(out.code, 2, "{out}");
-    assert!(
-        out.stderr.contains("the other 90% has nowhere to go"),
-        "{out}"
-    );
-    assert!(
-        ctx.arm().writes().is_empty(),
-        "no endpoint or deployment left behind"
-    );
 }

@@ -16,7 +16,8 @@
 //!   `attach_fidelity`: our requests against the real SDKs' captures; `attach_process`: the binary.
 //! - `deploy`, `deploy_ops`: every verb of `kubectl aml deploy` against the fake ARM (v1 knobs and
 //!   files, v1 checks, traffic, keys, tokens, logs) and its guards in the fake cluster (GPU nodes,
-//!   HorizontalPodAutoscalers); `deploy_process`: the binary (help, logs without secrets).
+//!   HorizontalPodAutoscalers); `deploy_failures`: failed, busy and rejected creates;
+//!   `deploy_process`: the binary (help, logs without secrets).
 //! - `fake_arm`: the fake ARM's own protocol (token, spec checks, paging).
 //! - `process`: the plugin as a process: help, exit codes, stderr, logs without secrets, and
 //!   dispatch through `kubectl aml fe`.
@@ -34,6 +35,7 @@ mod certs_process;
 mod certs_rotate;
 mod common;
 mod deploy;
+mod deploy_failures;
 mod deploy_ops;
 mod deploy_process;
 mod fake;

@@ -175,17 +175,20 @@ pub(crate) async fn run(ctx: &Context, args: &CreateArgs, out: &mut Printer) -> 
             }
             let body = json!({"location": ws.location, "identity": {"type": "SystemAssigned"}, "properties": properties});
             let what = format!("creating endpoint `{}`", args.service);
-            let made = send(
-                azure,
-                service::put(azure, &id, "", body.clone()),
-                &what,
-                mode,
-                out,
-            )
-            .await?;
-            if let Some(made) = &made {
-                succeeded(made, &format!("endpoint `{}`", args.service), &args.service)?;
-            }
+            let svc = &args.service;
+            let request = service::put(azure, &id, "", body.clone());
+            let made = send(azure, request, &what, mode, out)
+                .await
+                .and_then(|made| {
+                    if let Some(made) = &made {
+                        succeeded(made, &format!("endpoint `{svc}`"), svc)?;
+                    }
+                    Ok(made)
+                })
+                .map_err(|e| match ran(&e) {
+                    true => e.hinted(format!("endpoint `{svc}` is left Failed: remove it with `kubectl aml deploy delete {svc} --yes`, then create it again")),
+                    false => e,
+                })?;
             made.unwrap_or(body)
         }
     };
@@ -208,25 +211,24 @@ pub(crate) async fn run(ctx: &Context, args: &CreateArgs, out: &mut Printer) -> 
         "creating deployment `{}` of `{}`",
         args.deployment, args.service
     );
-    let deployment = send(
+    let request = service::put(
         azure,
-        service::put(
-            azure,
-            &id,
-            &format!("/deployments/{}", args.deployment),
-            body,
-        ),
-        &what,
-        mode,
-        out,
-    )
-    .await?;
-    if let Some(d) = &deployment {
-        succeeded(
-            d,
-            &format!("deployment `{}` of `{}`", args.deployment, args.service),
-            &args.service,
-        )?;
+        &id,
+        &format!("/deployments/{}", args.deployment),
+        body,
+    );
+    let made_endpoint = existing.is_none();
+    let sent = send(azure, request, &what, mode, out).await.and_then(|d| {
+        if let Some(d) = &d {
+            let what = format!("deployment `{}` of `{}`", args.deployment, args.service);
+            succeeded(d, &what, &args.service)?;
+        }
+        Ok(d)
+    });
+    if let Err(e) = sent {
+        return Err(after_failure(azure, &id, e, args, made_endpoint, out)
+            .await
+            .into());
     }
     if let Some(traffic) = plan {
         endpoint["properties"]["traffic"] = Value::Object(traffic);
@@ -256,6 +258,55 @@ pub(crate) async fn run(ctx: &Context, args: &CreateArgs, out: &mut Printer) -> 
         curl(&args.service, uri, service.auth_mode())
     ));
     Ok(())
+}
+
+/// Whether the error says an operation ran and ended badly (rather than being refused up front).
+fn ran(e: &Error) -> bool {
+    matches!(e, Error::Arm(a) if matches!(**a, aml_core::arm::Error::OperationFailed { .. }))
+        || matches!(e, Error::Failed { .. })
+}
+
+/// A failed deployment stays for its logs; an endpoint this run made for a deployment that was
+/// refused outright is removed again, so a rejected create leaves nothing behind.
+async fn after_failure(
+    azure: &Azure,
+    id: &aml_core::arm::ResourceId,
+    e: Error,
+    args: &CreateArgs,
+    made_endpoint: bool,
+    out: &mut Printer,
+) -> Error {
+    let (svc, dep) = (&args.service, &args.deployment);
+    let whole = if made_endpoint {
+        format!(", or the whole new service with `kubectl aml deploy delete {svc}`")
+    } else {
+        String::new()
+    };
+    if ran(&e) {
+        return e.hinted(format!(
+            "deployment `{dep}` is kept, Failed, for inspection: `kubectl aml deploy logs {svc} --deployment {dep}` \
+             shows why; remove it with `kubectl aml deploy delete {svc} --deployment {dep}`{whole}"
+        ));
+    }
+    let rejected =
+        matches!(&e, Error::Arm(a) if a.status().is_some_and(|s| (400..500).contains(&s)));
+    if !made_endpoint || !rejected {
+        return e;
+    }
+    let request = ArmRequest::delete(service::url(azure, id, ""));
+    let what = format!("removing endpoint `{svc}` again, as its deployment was refused");
+    match send(azure, request, &what, args.write.mode(), out).await {
+        Ok(_) => {
+            out.info(&format!(
+                "endpoint `{svc}` made by this run was removed again"
+            ));
+            e
+        }
+        Err(_) => e.hinted(format!(
+            "endpoint `{svc}` made by this run is left with no deployment: remove it with \
+             `kubectl aml deploy delete {svc} --yes`"
+        )),
+    }
 }
 
 /// An endpoint's properties without the read-only ones, for a PUT that changes one field.

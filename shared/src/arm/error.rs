@@ -132,7 +132,12 @@ fn render(f: &ArmFailure) -> String {
         (code, "") => format!("{code} (HTTP {})", f.status),
         (code, message) => format!("{code}: {message}"),
     };
-    for detail in &f.details {
+    // Operation errors often repeat the message as their only detail; say it once.
+    for detail in f
+        .details
+        .iter()
+        .filter(|d| !d.ends_with(&f.message) || f.message.is_empty())
+    {
         text.push_str(&format!("; {detail}"));
     }
     if let Some(id) = &f.request_id {
@@ -208,6 +213,21 @@ impl Error {
 
 fn arm_hint(f: &ArmFailure) -> Option<String> {
     let all = format!("{} {}", f.message, f.details.join(" ")).to_ascii_lowercase();
+    let online = f.url.contains("/onlineEndpoints");
+    if online && (f.code == "AuthorizationFailed" || f.status == 403) {
+        return Some(
+            "deploying needs write access to the workspace's online endpoints, for example the AzureML Data \
+             Scientist or Contributor role on the workspace"
+                .into(),
+        );
+    }
+    if online && f.status == 409 {
+        return Some(
+            "another operation on this service is still running: wait for it (`kubectl aml deploy show SERVICE` \
+             shows its state), then run the command again"
+                .into(),
+        );
+    }
     if f.code == "AuthorizationFailed" || f.status == 403 {
         return Some(
             "attaching needs Owner or Contributor on the cluster's resource group and the Azure Kubernetes Service \
@@ -299,6 +319,22 @@ mod tests {
             "/x",
         );
         assert!(e.hint().unwrap().contains("attach versions"));
+        let e = failure(
+            403,
+            "AuthorizationFailed",
+            "no",
+            "PUT",
+            "/ws/onlineEndpoints/svc",
+        );
+        assert!(e.hint().unwrap().contains("AzureML Data Scientist"));
+        let e = failure(
+            409,
+            "Conflict",
+            "busy",
+            "PUT",
+            "/ws/onlineEndpoints/svc/deployments/blue",
+        );
+        assert!(e.hint().unwrap().contains("wait for it"));
         assert_eq!(
             failure(404, "ResourceNotFound", "", "GET", "/x").exit_code(),
             ExitCode::NOT_FOUND
@@ -317,8 +353,17 @@ mod tests {
             request_id: Some("abc".into()),
         };
         assert_eq!(
-            ArmFailureError(f).to_string(),
+            ArmFailureError(f.clone()).to_string(),
             "ValidationError: bad body; InvalidProperty: properties.computeType [request abc]"
+        );
+        let repeated = ArmFailure {
+            details: vec!["OperationFailed: bad body".into()],
+            request_id: None,
+            ..f
+        };
+        assert_eq!(
+            ArmFailureError(repeated).to_string(),
+            "ValidationError: bad body"
         );
     }
 }

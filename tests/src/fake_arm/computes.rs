@@ -125,7 +125,7 @@ pub(super) fn put_compute(shared: &Shared, state: &mut State, call: &Call) -> Re
         }
     }
     if failure.is_none() {
-        failure = shared.next_failure.lock().expect("failure").take();
+        failure = shared.take_failure(&call.path);
     }
     let location = body["location"]
         .as_str()
@@ -201,7 +201,7 @@ pub(super) fn delete_compute(shared: &Shared, state: &mut State, call: &Call) ->
     }
     compute["properties"]["provisioningState"] = json!("Deleting");
     let location = compute["location"].as_str().unwrap_or("eastus").to_string();
-    let failure = shared.next_failure.lock().expect("failure").take();
+    let failure = shared.take_failure(&call.path);
     start(
         shared,
         state,

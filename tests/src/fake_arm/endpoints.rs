@@ -159,7 +159,7 @@ pub(super) fn put_endpoint(shared: &Shared, state: &mut State, call: &Call) -> R
         state.keys.insert(key.clone(), keys);
     }
     state.endpoints.insert(key.clone(), endpoint);
-    let failure = shared.next_failure.lock().expect("failure").take();
+    let failure = shared.take_failure(&call.path);
     let location = body["location"].as_str().unwrap_or("eastus").to_string();
     start(
         shared,
@@ -230,7 +230,7 @@ pub(super) fn put_deployment(shared: &Shared, state: &mut State, call: &Call) ->
         deployment["tags"] = body["tags"].clone();
     }
     state.endpoints.insert(key.clone(), deployment);
-    let failure = shared.next_failure.lock().expect("failure").take();
+    let failure = shared.take_failure(&call.path);
     let location = body["location"].as_str().unwrap_or("eastus").to_string();
     start(
         shared,
@@ -269,7 +269,7 @@ pub(super) fn patch_deployment(shared: &Shared, state: &mut State, call: &Call) 
         .as_str()
         .unwrap_or("eastus")
         .to_string();
-    let failure = shared.next_failure.lock().expect("failure").take();
+    let failure = shared.take_failure(&call.path);
     start(
         shared,
         state,
@@ -320,7 +320,7 @@ pub(super) fn delete(shared: &Shared, state: &mut State, call: &Call) -> Reply {
     if let Some(r) = state.endpoints.get_mut(&key) {
         r["properties"]["provisioningState"] = json!("Deleting");
     }
-    let failure = shared.next_failure.lock().expect("failure").take();
+    let failure = shared.take_failure(&call.path);
     start(
         shared,
         state,
@@ -388,7 +388,7 @@ pub(super) fn action(
                 .as_str()
                 .unwrap_or("eastus")
                 .to_string();
-            let failure = shared.next_failure.lock().expect("failure").take();
+            let failure = shared.take_failure(&call.path);
             start(
                 shared,
                 state,

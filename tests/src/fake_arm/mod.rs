@@ -260,7 +260,17 @@ impl FakeArm {
 
     /// Makes the next started operation end `Failed` with this error.
     pub fn fail_next_operation(&self, code: &str, message: &str) {
-        *self.shared.next_failure.lock().expect("failure") = Some((code.into(), message.into()));
+        self.fail_next_operation_on("", code, message);
+    }
+
+    /// Makes the next operation started on a path containing `path_contains` (case-insensitive)
+    /// end `Failed` with this error.
+    pub fn fail_next_operation_on(&self, path_contains: &str, code: &str, message: &str) {
+        *self.shared.next_failure.lock().expect("failure") = Some((
+            path_contains.to_ascii_lowercase(),
+            code.into(),
+            message.into(),
+        ));
     }
 
     /// The next `times` requests whose method matches and whose path contains `path_contains`

@@ -104,7 +104,8 @@ pub struct Shared {
     pub(crate) journal: Mutex<Vec<Recorded>>,
     pub(crate) faults: Mutex<Vec<Fault>>,
     pub(crate) completion: Mutex<Completion>,
-    pub(crate) next_failure: Mutex<Option<(String, String)>>,
+    /// `(path_contains, code, message)`: the next operation started on a matching path fails.
+    pub(crate) next_failure: Mutex<Option<(String, String, String)>>,
     pub(crate) token: String,
     pub(crate) polls: u32,
     pub(crate) retry_after: Option<u64>,
@@ -113,6 +114,18 @@ pub struct Shared {
 }
 
 impl Shared {
+    /// The failure planned for the next operation on `path`, taken so it happens once.
+    pub(crate) fn take_failure(&self, path: &str) -> Option<(String, String)> {
+        let mut next = self.next_failure.lock().expect("failure");
+        let wanted = next
+            .as_ref()
+            .is_some_and(|(on, _, _)| path.to_ascii_lowercase().contains(on.as_str()));
+        wanted
+            .then(|| next.take())
+            .flatten()
+            .map(|(_, code, message)| (code, message))
+    }
+
     pub(crate) fn base_url(&self) -> String {
         self.url.lock().expect("url").clone()
     }

@@ -1,0 +1,116 @@
+//! `kubectl aml deploy create` when things go wrong: failed operations, busy services, rejected
+//! deployments (the endpoint made for them is removed again), impossible traffic splits.
+
+use crate::deploy::{create, ctx};
+
+#[tokio::test]
+async fn a_failed_deployment_or_a_busy_endpoint_is_reported() {
+    let ctx = ctx();
+    assert_eq!(create(&ctx, &[]).await.code, 0);
+    ctx.arm().fail_next_operation(
+        "QuotaExceeded",
+        "Not enough quota for 2 more cores in the cluster.",
+    );
+    let out = create(&ctx, &["--deployment", "green"]).await;
+    assert_eq!(out.code, 1, "{out}");
+    assert!(
+        out.stderr.contains(
+            "caused by: QuotaExceeded: Not enough quota for 2 more cores in the cluster.\n"
+        ),
+        "the operation's error is said once: {out}"
+    );
+    assert!(
+        out.stderr.contains("hint: deployment `green` is kept, Failed, for inspection: `kubectl aml deploy logs svc --deployment green`"),
+        "{out}"
+    );
+    assert_eq!(
+        ctx.arm().endpoint("svc", Some("green")).unwrap()["properties"]["provisioningState"],
+        "Failed"
+    );
+    ctx.arm().fail(
+        "PUT",
+        "/deployments/red",
+        1,
+        409,
+        "Conflict",
+        "An operation on 'svc' is already in progress.",
+    );
+    let out = create(&ctx, &["--deployment", "red"]).await;
+    assert_eq!(out.code, 1, "{out}");
+    assert!(
+        out.stderr
+            .contains("Conflict: An operation on 'svc' is already in progress."),
+        "{out}"
+    );
+    assert!(
+        out.stderr
+            .contains("hint: another operation on this service is still running"),
+        "{out}"
+    );
+    assert!(ctx.arm().endpoint("svc", Some("red")).is_none());
+}
+
+#[tokio::test]
+async fn a_new_service_whose_deployment_fails_is_kept_or_rolled_back() {
+    let ctx = ctx();
+    ctx.arm().fail(
+        "PUT",
+        "/deployments/blue",
+        1,
+        400,
+        "BadArgument",
+        "The model does not fit the environment.",
+    );
+    let out = create(&ctx, &[]).await;
+    assert_eq!(out.code, 1, "{out}");
+    assert!(
+        out.stderr.contains("BadArgument: The model does not fit"),
+        "{out}"
+    );
+    assert!(
+        out.stderr
+            .contains("endpoint `svc` made by this run was removed again"),
+        "{out}"
+    );
+    assert!(
+        ctx.arm().endpoint("svc", None).is_none(),
+        "nothing left behind"
+    );
+    ctx.arm().fail_next_operation_on(
+        "/deployments/blue",
+        "InferencingClientCallFailed",
+        "the container crashed",
+    );
+    let out = create(&ctx, &[]).await;
+    assert_eq!(out.code, 1, "{out}");
+    assert!(
+        out.stderr
+            .contains("or the whole new service with `kubectl aml deploy delete svc`"),
+        "{out}"
+    );
+    assert!(
+        ctx.arm().endpoint("svc", Some("blue")).is_some(),
+        "kept for its logs"
+    );
+    let ctx = self::ctx();
+    ctx.arm()
+        .fail_next_operation("InternalServerError", "the endpoint could not be made");
+    let out = create(&ctx, &[]).await;
+    assert_eq!(out.code, 1, "{out}");
+    assert!(out.stderr.contains("hint: endpoint `svc` is left Failed: remove it with `kubectl aml deploy delete svc --yes`"), "{out}");
+}
+
+#[tokio::test]
+async fn an_impossible_traffic_split_is_refused_before_anything_is_sent() {
+    let ctx = ctx();
+    let out = create(&ctx, &["--traffic", "10"]).await;
+    assert_eq!(out.code, 2, "{out}");
+    assert!(
+        out.stderr.contains("the other 90% has nowhere to go"),
+        "{out}"
+    );
+    assert!(
+        ctx.arm().writes().is_empty(),
+        "no endpoint or deployment left behind"
+    );
+}
