@@ -239,7 +239,7 @@ async fn invalid_settings_are_all_listed_with_the_v1_words_and_nothing_is_sent()
         .await;
     assert!(
         out.stderr
-            .contains("service name `Bad_Name` must be 3 to 32"),
+            .contains("Error, provided service name is invalid. It must only consist of lowercase letters, numbers, or dashes, start with a letter, end with a letter or number, and be between 3 and 32 characters long. Got `Bad_Name`."),
         "{out}"
     );
     assert!(ctx.arm().writes().is_empty());

@@ -122,6 +122,7 @@ pub(crate) fn parse(doc: &Value) -> Result<DeployFile, String> {
         failure_threshold: int("/livenessProbeRequirements/failureThreshold")?,
         description: text("/description"),
         tags,
+        namespace: text("/namespace"),
     };
     let mut ignored = vec![];
     if boolean("/dataCollection/storageEnabled")? == Some(true) {

@@ -34,6 +34,8 @@ pub(crate) struct Knobs {
     /// v1 `keys.primaryKey` / `keys.secondaryKey`: the endpoint's first keys.
     pub primary_key: Option<String>,
     pub secondary_key: Option<String>,
+    /// v1 `namespace` (files only): checked as v1 did, not carried over (v2 uses the compute's).
+    pub namespace: Option<String>,
 }
 
 /// The v1 defaults the server applied, sent explicitly so a v1 configuration behaves as before
@@ -101,7 +103,8 @@ impl Knobs {
             description,
             tags,
             primary_key,
-            secondary_key
+            secondary_key,
+            namespace
         );
         out
     }
@@ -228,6 +231,10 @@ impl Knobs {
             (le0(self.timeout_seconds), positive("timeout_seconds")),
             (le0(self.success_threshold), positive("success_threshold")),
             (le0(self.failure_threshold), positive("failure_threshold")),
+            (
+                self.namespace.as_deref().is_some_and(|ns| !is_namespace(ns)),
+                "namespace must be a valid Kubernetes namespace. Regex for validation is ^[a-z0-9]([a-z0-9-]{,61}[a-z0-9])?$".into(),
+            ),
             (le0(self.scoring_timeout_ms), positive("scoring_timeout_ms")),
             (
                 le0(self.max_concurrent_requests),
@@ -303,6 +310,17 @@ impl Knobs {
     }
 }
 
+/// v1's `NAMESPACE_REGEX`: `^[a-z0-9]([a-z0-9-]{,61}[a-z0-9])?$`, an RFC 1123 label.
+fn is_namespace(ns: &str) -> bool {
+    let b = ns.as_bytes();
+    let inner = |c: &u8| c.is_ascii_lowercase() || c.is_ascii_digit();
+    !b.is_empty()
+        && b.len() <= 63
+        && inner(&b[0])
+        && inner(&b[b.len() - 1])
+        && b.iter().all(|c| inner(c) || *c == b'-')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -321,6 +339,7 @@ mod tests {
             target_utilization: Some(150),
             key_auth: Some(true),
             token_auth: Some(true),
+            namespace: Some("Models".into()),
             ..Knobs::default()
         };
         assert_eq!(
@@ -329,12 +348,23 @@ mod tests {
                 "Invalid configuration, cpu_cores must be greater than zero.",
                 "Invalid configuration, memory_gb_limit must be greater than or equal to memory_gb.",
                 "Invalid configuration, gpu_cores must be greater than or equal to zero.",
+                "Invalid configuration, namespace must be a valid Kubernetes namespace. Regex for validation is ^[a-z0-9]([a-z0-9-]{,61}[a-z0-9])?$",
                 "Invalid configuration, autoscale enabled and num_replicas provided.",
                 "Invalid configuration, autoscale_min_replicas cannot be greater than autoscale_max_replicas.",
                 "Invalid configuration, autoscale_target_utilization must be at most 100 (a percentage of busy replicas).",
                 "Invalid configuration, auth_enabled and token_auth_enabled cannot both be true.",
             ]
         );
+    }
+
+    #[test]
+    fn namespaces_follow_the_v1_regex() {
+        for good in ["a", "models", "team-1", &"a".repeat(63)] {
+            assert!(is_namespace(good), "{good}");
+        }
+        for bad in ["", "-a", "a-", "A", "a_b", "a.b", &"a".repeat(64)] {
+            assert!(!is_namespace(bad), "{bad}");
+        }
     }
 
     #[test]

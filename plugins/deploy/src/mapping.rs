@@ -188,6 +188,7 @@ pub(crate) fn knobs_of(deployment: &Value, auth_mode: Option<&str>) -> Knobs {
         tags,
         primary_key: None,
         secondary_key: None,
+        namespace: None,
     }
 }
 

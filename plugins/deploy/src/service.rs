@@ -5,15 +5,17 @@ use aml_core::arm::{ArmRequest, Azure, ML_API, ResourceId, Workspace};
 use aml_core::{Error, Result};
 use serde_json::{Map, Value};
 
-/// The v2 SDK's rule for endpoint and deployment names (checked before sending, as it does).
+/// v1's `webservice_name_validation` (`^[a-z]([-a-z0-9]*[a-z0-9])?$`, 3 to 32 characters), in its
+/// words; stricter than the v2 rule (no capitals), which suits names that become Kubernetes objects.
 pub(crate) fn name_problem(what: &str, name: &str) -> Option<String> {
-    let chars: Vec<char> = name.chars().collect();
-    let ok = (3..=32).contains(&chars.len())
-        && chars[0].is_ascii_alphabetic()
-        && chars[chars.len() - 1].is_ascii_alphanumeric()
-        && chars.iter().all(|c| c.is_ascii_alphanumeric() || *c == '-');
+    let b = name.as_bytes();
+    let ok = (3..=32).contains(&b.len())
+        && b[0].is_ascii_lowercase()
+        && (b[b.len() - 1].is_ascii_lowercase() || b[b.len() - 1].is_ascii_digit())
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-');
     (!ok).then(|| {
-        format!("{what} name `{name}` must be 3 to 32 letters, digits or hyphens, start with a letter and end with a letter or digit")
+        format!("Error, provided {what} name is invalid. It must only consist of lowercase letters, numbers, or dashes, start with a letter, end with a letter or number, and be between 3 and 32 characters long. Got `{name}`.")
     })
 }
 
@@ -219,17 +221,11 @@ mod tests {
     use super::name_problem;
 
     #[test]
-    fn service_names_follow_the_v2_rule() {
-        for good in ["abc", "my-service-2", "A23456789012345678901234567890ab"] {
+    fn service_names_follow_the_v1_rule() {
+        for good in ["abc", "my-service-2", "a--b", &"a".repeat(32)] {
             assert_eq!(name_problem("service", good), None, "{good}");
         }
-        for bad in [
-            "ab",
-            "1abc",
-            "abc-",
-            "a_bc",
-            "a23456789012345678901234567890abc",
-        ] {
+        for bad in ["ab", "1abc", "abc-", "a_bc", "Abc", "a.bc", &"a".repeat(33)] {
             assert!(name_problem("service", bad).is_some(), "{bad}");
         }
     }
