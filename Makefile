@@ -46,11 +46,14 @@ check-tls: ## fail if aws-lc-rs or openssl-sys entered the dependency tree
 doc: ## API docs of every crate (warnings are errors)
 	RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --document-private-items
 
-bench: ## time and memory of `kubectl aml fe cleanup` against kubectl (release builds; not a test)
+bench: ## time and memory of `fe cleanup` against kubectl and `deploy create` against the docs' REST script (release builds; not a test)
 	@test -x /usr/bin/time || (apt-get update -qq && apt-get install -y -qq time)
-	cargo build --release -p kubectl-aml-fe
-	cargo build --release -p aml-tests --bin bench-fe
+	@command -v jq >/dev/null || (apt-get update -qq && apt-get install -y -qq jq)
+	cargo build --release -p kubectl-aml-fe -p kubectl-aml-deploy
+	cargo build --release -p aml-tests --bin bench-fe --bin bench-deploy
 	target/release/bench-fe
+	@echo
+	target/release/bench-deploy
 
 demo: ## the plugins against a local sandbox API server, no cluster needed
 	scripts/demo.sh

@@ -2,6 +2,7 @@
 //! plumbing under it, and [`TestContext`], which runs plugins in-process against the fake.
 
 pub mod azure;
+pub mod bench;
 pub mod fake_arm;
 pub mod fake_kube;
 pub mod http_server;

@@ -80,21 +80,30 @@ pub(crate) async fn run(ctx: &Context, args: &CreateArgs, out: &mut Printer) -> 
     })?;
     let azure = ctx.azure().await?;
     let ws = workspace::get(azure).await?;
-    let compute = service::kubernetes_compute(azure, &ws, &compute_name).await?;
-    let model = service::asset(azure, &ws, "model", "--model", &args.model).await?;
-    let environment = service::asset(
-        azure,
-        &ws,
-        "environment",
-        "--environment",
-        &args.environment,
-    )
-    .await?;
-    let code = match &args.code {
-        Some(code) => Some(service::asset(azure, &ws, "code", "--code", code).await?),
-        None => None,
+    // The look-ups are independent: one round trip for all; the first failure in this order wins.
+    let code = async {
+        match &args.code {
+            Some(code) => service::asset(azure, &ws, "code", "--code", code)
+                .await
+                .map(Some),
+            None => Ok(None),
+        }
     };
-    let existing = Service::find(azure, &ws, &args.service).await?;
+    let (compute, model, environment, code, existing) = tokio::join!(
+        service::kubernetes_compute(azure, &ws, &compute_name),
+        service::asset(azure, &ws, "model", "--model", &args.model),
+        service::asset(
+            azure,
+            &ws,
+            "environment",
+            "--environment",
+            &args.environment
+        ),
+        code,
+        Service::find(azure, &ws, &args.service),
+    );
+    let (compute, model, environment, code, existing) =
+        (compute?, model?, environment?, code?, existing?);
     if let Some(s) = &existing {
         if s.compute()
             .is_some_and(|c| !c.eq_ignore_ascii_case(&compute_name))
@@ -225,12 +234,15 @@ pub(crate) async fn run(ctx: &Context, args: &CreateArgs, out: &mut Printer) -> 
         }
         Ok(d)
     });
-    if let Err(e) = sent {
-        return Err(after_failure(azure, &id, e, args, made_endpoint, out)
-            .await
-            .into());
-    }
-    if let Some(traffic) = plan {
+    let deployment = match sent {
+        Ok(deployment) => deployment,
+        Err(e) => {
+            return Err(after_failure(azure, &id, e, args, made_endpoint, out)
+                .await
+                .into());
+        }
+    };
+    let endpoint = if let Some(traffic) = plan {
         endpoint["properties"]["traffic"] = Value::Object(traffic);
         let body = json!({"location": endpoint["location"], "identity": {"type": endpoint.pointer("/identity/type").and_then(Value::as_str).unwrap_or("SystemAssigned")},
             "properties": writable(&endpoint["properties"])});
@@ -238,14 +250,24 @@ pub(crate) async fn run(ctx: &Context, args: &CreateArgs, out: &mut Printer) -> 
             "sending {percent}% of `{}` traffic to `{}`",
             args.service, args.deployment
         );
-        send(azure, service::put(azure, &id, "", body), &what, mode, out).await?;
+        send(azure, service::put(azure, &id, "", body), &what, mode, out)
+            .await?
+            .unwrap_or(endpoint)
     } else {
         out.info(&format!("deployment `{}` takes no traffic yet: `kubectl aml deploy update {} --deployment {} --traffic N`", args.deployment, args.service, args.deployment));
-    }
+        endpoint
+    };
     if mode.dry_run {
         return Ok(());
     }
-    let service = Service::get(azure, &ws, &args.service).await?;
+    // The operations' final reads already hold the service as it is now: no need to ask again.
+    let mut deployments = existing.map(|s| s.deployments).unwrap_or_default();
+    deployments.extend(deployment);
+    let service = Service {
+        id,
+        endpoint,
+        deployments,
+    };
     crate::show::print_one(&service, out)?;
     let uri = service
         .endpoint

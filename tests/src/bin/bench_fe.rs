@@ -12,9 +12,10 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aml_tests::FakeKube;
+use aml_tests::bench::{measure, print_table};
 use clap::Parser;
 
 /// Time `kubectl aml fe cleanup` against kubectl doing the same work
@@ -54,93 +55,6 @@ const ONE_KUBECTL: [&str; 9] = [
     "secret/azuremlfessl",
     "cm/azuremlfeconfig",
 ];
-
-/// One contestant's runs: wall time, CPU time (user + system, its children included) and peak RSS.
-struct Timing {
-    name: String,
-    wall: Vec<Duration>,
-    cpu: Vec<Duration>,
-    /// Largest resident set of any process of the run, KiB (GNU time's `%M`).
-    peak_kib: u64,
-    requests: usize,
-}
-
-fn median(values: &[Duration]) -> Duration {
-    let mut sorted = values.to_vec();
-    sorted.sort();
-    sorted[sorted.len() / 2]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
-/// CPU time (user + system) of every child reaped so far, microsecond resolution.
-fn children_cpu() -> anyhow::Result<Duration> {
-    let usage = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_CHILDREN)?;
-    let micros = |t: nix::sys::time::TimeVal| {
-        Duration::from_secs(t.tv_sec() as u64) + Duration::from_micros(t.tv_usec() as u64)
-    };
-    Ok(micros(usage.user_time()) + micros(usage.system_time()))
-}
-
-/// `command` run under GNU time, which writes its peak RSS (`%M`, KiB) to `stats`.
-fn under_time(command: &Command, stats: &Path) -> Command {
-    let mut timed = Command::new("/usr/bin/time");
-    timed
-        .args(["-f", "%M", "-o"])
-        .arg(stats)
-        .arg(command.get_program())
-        .args(command.get_args());
-    for (key, value) in command.get_envs() {
-        match value {
-            Some(value) => timed.env(key, value),
-            None => timed.env_remove(key),
-        };
-    }
-    timed
-}
-
-/// Runs `command` once per run; `before` restores the cluster first, untimed.
-fn measure(
-    name: &str,
-    runs: usize,
-    kube: &FakeKube,
-    before: &dyn Fn(),
-    command: &dyn Fn() -> Command,
-) -> anyhow::Result<Timing> {
-    let stats = tempfile::NamedTempFile::new()?;
-    let mut timing = Timing {
-        name: name.to_string(),
-        wall: vec![],
-        cpu: vec![],
-        peak_kib: 0,
-        requests: 0,
-    };
-    for _ in 0..runs {
-        before();
-        kube.clear_requests();
-        let cpu_before = children_cpu()?;
-        let started = Instant::now();
-        let output = under_time(&command(), stats.path()).output()?;
-        let took = started.elapsed();
-        // GNU time waits for the contestant, so its CPU time counts here once time is reaped.
-        let cpu = children_cpu()? - cpu_before;
-        if !output.status.success() {
-            let stderr = String::from_utf8_lossy(&output.stderr);
-            anyhow::bail!("{name} failed: {}\n{stderr}", output.status);
-        }
-        let text = std::fs::read_to_string(stats.path())?;
-        let Ok(peak) = text.trim().parse::<u64>() else {
-            anyhow::bail!("unexpected GNU time output {text:?}")
-        };
-        timing.wall.push(took);
-        timing.cpu.push(cpu);
-        timing.peak_kib = timing.peak_kib.max(peak);
-        timing.requests = kube.requests().len();
-    }
-    Ok(timing)
-}
 
 fn plugin_path() -> PathBuf {
     let me = std::env::current_exe().expect("own path");
@@ -187,6 +101,7 @@ fn main() -> anyhow::Result<()> {
         String::from_utf8_lossy(&warm.stderr)
     );
     kube.set_latency(Duration::from_millis(args.latency_ms));
+    let requests = || kube.requests().len();
 
     let plugin_run = || {
         let mut c = Command::new(&plugin);
@@ -211,36 +126,43 @@ fn main() -> anyhow::Result<()> {
         measure(
             "kubectl aml fe cleanup --yes",
             args.runs,
-            &kube,
+            &requests,
             &restore,
             &plugin_run,
         )?,
         measure(
             "docs: 8 kubectl delete lines (bash)",
             args.runs,
-            &kube,
+            &requests,
             &restore,
             &script,
         )?,
         measure(
             "one kubectl delete naming all 8",
             args.runs,
-            &kube,
+            &requests,
             &restore,
             &one,
         )?,
     ];
-    let nothing = || {};
+    // Start-up rows start from an empty journal: a late request of the runs above is not theirs.
+    let nothing = || kube.clear_requests();
     let startup = [
-        measure("kubectl-aml-fe --help", args.runs, &kube, &nothing, &|| {
-            let mut c = Command::new(&plugin);
-            c.arg("--help");
-            c
-        })?,
+        measure(
+            "kubectl-aml-fe --help",
+            args.runs,
+            &requests,
+            &nothing,
+            &|| {
+                let mut c = Command::new(&plugin);
+                c.arg("--help");
+                c
+            },
+        )?,
         measure(
             "kubectl version --client",
             args.runs,
-            &kube,
+            &requests,
             &nothing,
             &|| {
                 let mut c = kubectl(dir.path(), &kubeconfig);
@@ -259,36 +181,4 @@ fn main() -> anyhow::Result<()> {
     println!("start-up (no server involved)");
     print_table(&startup);
     Ok(())
-}
-
-fn print_table(rows: &[Timing]) {
-    println!(
-        "{:<40} {:>9} {:>7} {:>9} {:>7} {:>10} {:>7} {:>9}",
-        "CONTESTANT", "WALL", "RATIO", "CPU", "RATIO", "PEAK RSS", "RATIO", "REQUESTS"
-    );
-    let (wall, cpu, peak) = (
-        median(&rows[0].wall),
-        median(&rows[0].cpu),
-        rows[0].peak_kib,
-    );
-    for r in rows {
-        let ratio = |a: f64, b: f64| {
-            if b > 0.0 {
-                format!("{:.1}x", a / b)
-            } else {
-                "-".into()
-            }
-        };
-        println!(
-            "{:<40} {:>7.1}ms {:>7} {:>7.1}ms {:>7} {:>7.1}MiB {:>7} {:>9}",
-            r.name,
-            ms(median(&r.wall)),
-            ratio(ms(median(&r.wall)), ms(wall)),
-            ms(median(&r.cpu)),
-            ratio(ms(median(&r.cpu)), ms(cpu)),
-            r.peak_kib as f64 / 1024.0,
-            ratio(r.peak_kib as f64, peak as f64),
-            r.requests,
-        );
-    }
 }

@@ -52,6 +52,8 @@ pub struct Options {
     pub retry_after: Option<u64>,
     /// Computes per list page.
     pub page_size: usize,
+    /// Time added to every answer (benchmarks: a network's round trip).
+    pub latency: std::time::Duration,
 }
 
 impl Default for Options {
@@ -61,6 +63,7 @@ impl Default for Options {
             polls: 1,
             retry_after: Some(0),
             page_size: 100,
+            latency: std::time::Duration::ZERO,
         }
     }
 }
@@ -99,6 +102,7 @@ impl FakeArm {
             polls: options.polls,
             retry_after: options.retry_after,
             page_size: options.page_size,
+            latency: options.latency,
             url: Mutex::default(),
         });
         let handler_state = shared.clone();

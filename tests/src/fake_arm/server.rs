@@ -110,6 +110,7 @@ pub struct Shared {
     pub(crate) polls: u32,
     pub(crate) retry_after: Option<u64>,
     pub(crate) page_size: usize,
+    pub(crate) latency: std::time::Duration,
     pub(crate) url: Mutex<String>,
 }
 
@@ -135,6 +136,9 @@ pub(crate) async fn handle(
     shared: Arc<Shared>,
     request: hyper::Request<Incoming>,
 ) -> Result<Response<Body>, Infallible> {
+    if !shared.latency.is_zero() {
+        tokio::time::sleep(shared.latency).await;
+    }
     let (parts, body) = request.into_parts();
     let bytes = body
         .collect()
