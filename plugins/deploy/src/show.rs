@@ -3,6 +3,7 @@
 
 use aml_core::arm::{Azure, ML_API};
 use aml_core::cli::{OutputFormat, Printer, Report, Table, human_age};
+use futures::{StreamExt, TryStreamExt};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -161,20 +162,34 @@ pub(crate) async fn list(azure: &Azure, out: &mut Printer) -> anyhow::Result<()>
         &format!("{}/onlineEndpoints", ws.id),
         &[("api-version", ML_API)],
     );
-    let mut services = vec![];
-    for endpoint in azure.client.list(url).await? {
-        if endpoint
-            .pointer("/properties/compute")
+    // The list already holds each endpoint; only their deployments are read, a few at a time.
+    let on_clusters = azure.client.list(url).await?.into_iter().filter(|e| {
+        e.pointer("/properties/compute")
             .and_then(Value::as_str)
-            .is_none()
-        {
-            continue; // a managed endpoint: not on a cluster
+            .is_some() // the others are managed endpoints, not on a cluster
+    });
+    let reads = on_clusters.map(|endpoint| {
+        let id = crate::service::endpoint_id(&ws, endpoint["name"].as_str().unwrap_or(""));
+        async move {
+            let tail = crate::service::url(azure, &id, "/deployments");
+            let deployments = match azure.client.list(tail).await {
+                Err(e) if e.status() == Some(404) => return Ok(None), // deleted meanwhile
+                listed => listed?,
+            };
+            Ok::<_, aml_core::Error>(Some(view(&Service {
+                id,
+                endpoint,
+                deployments,
+            })))
         }
-        let name = endpoint["name"].as_str().unwrap_or("").to_string();
-        if let Some(service) = Service::find(azure, &ws, &name).await? {
-            services.push(view(&service));
-        }
-    }
+    });
+    let services: Vec<Value> = futures::stream::iter(reads)
+        .buffered(8)
+        .try_collect::<Vec<_>>()
+        .await?
+        .into_iter()
+        .flatten()
+        .collect();
     if services.is_empty() && matches!(out.format, OutputFormat::Table | OutputFormat::Wide) {
         out.info(&format!(
             "no services on Kubernetes computes in workspace `{}`",
