@@ -350,3 +350,30 @@ async fn a_second_deployment_gets_the_traffic_asked_for() {
         "{again}"
     );
 }
+
+#[tokio::test]
+async fn registered_code_and_its_scoring_script_go_together() {
+    let ctx = ctx();
+    let alone = create(&ctx, &["--code", "score-code:1"]).await;
+    assert_eq!(alone.code, 2, "{alone}");
+    assert!(alone.stderr.contains("--scoring-script"), "{alone}");
+    let missing = create(&ctx, &["--code", "nope:1", "--scoring-script", "score.py"]).await;
+    assert_eq!(missing.code, 4, "{missing}");
+    assert!(
+        missing
+            .stderr
+            .contains("--code: code `nope:1` is not registered in workspace `ws1`"),
+        "{missing}"
+    );
+    assert!(ctx.arm().writes().is_empty(), "{missing}");
+    let out = create(
+        &ctx,
+        &["--code", "score-code:1", "--scoring-script", "src/score.py"],
+    )
+    .await;
+    assert_eq!(out.code, 0, "{out}");
+    assert_eq!(
+        writes(&ctx)[1].2["properties"]["codeConfiguration"],
+        json!({"codeId": FakeArm::asset_id("codes", "score-code", "1"), "scoringScript": "src/score.py"})
+    );
+}
