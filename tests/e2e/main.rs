@@ -14,10 +14,10 @@
 //!   real Azure CLI credential path; `attach_checks`, `attach_inputs`: each pre-write check;
 //!   `attach_arm`: ARM failures, retries, completion patterns, timeouts, credentials, settings;
 //!   `attach_fidelity`: our requests against the real SDKs' captures; `attach_process`: the binary.
-//! - `deploy`, `deploy_ops`, `deploy_show`: every verb of `kubectl aml deploy` against the fake ARM
-//!   (v1 knobs and files, v1 checks, traffic, keys, tokens, logs, show, list, delete) and its guards
-//!   in the fake cluster (GPU nodes, HorizontalPodAutoscalers); `deploy_failures`: failed, busy and
-//!   rejected creates; `deploy_process`: the binary (help, logs without secrets).
+//! - `deploy`, `deploy_update`, `deploy_show`, `deploy_ops`: every verb of `kubectl aml deploy`
+//!   against the fake ARM (v1 knobs and files, v1 checks, traffic, keys, tokens, logs, show, list,
+//!   delete) and its guards in the fake cluster (GPU nodes, HorizontalPodAutoscalers);
+//!   `deploy_failures`: failed, busy and rejected creates; `deploy_process`: the binary.
 //! - `fake_arm`: the fake ARM's own protocol (token, spec checks, paging).
 //! - `process`: the plugin as a process: help, exit codes, stderr, logs without secrets, and
 //!   dispatch through `kubectl aml fe`.
@@ -39,6 +39,7 @@ mod deploy_failures;
 mod deploy_ops;
 mod deploy_process;
 mod deploy_show;
+mod deploy_update;
 mod fake;
 mod fake_arm;
 mod fake_protocol;

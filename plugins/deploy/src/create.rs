@@ -81,14 +81,6 @@ pub(crate) async fn run(ctx: &Context, args: &CreateArgs, out: &mut Printer) -> 
     let azure = ctx.azure().await?;
     let ws = workspace::get(azure).await?;
     // The look-ups are independent: one round trip for all; the first failure in this order wins.
-    let code = async {
-        match &args.code {
-            Some(code) => service::asset(azure, &ws, "code", "--code", code)
-                .await
-                .map(Some),
-            None => Ok(None),
-        }
-    };
     let (compute, model, environment, code, existing) = tokio::join!(
         service::kubernetes_compute(azure, &ws, &compute_name),
         service::asset(azure, &ws, "model", "--model", &args.model),
@@ -99,7 +91,7 @@ pub(crate) async fn run(ctx: &Context, args: &CreateArgs, out: &mut Printer) -> 
             "--environment",
             &args.environment
         ),
-        code,
+        service::asset_if_given(azure, &ws, "code", "--code", args.code.as_deref()),
         Service::find(azure, &ws, &args.service),
     );
     let (compute, model, environment, code, existing) =

@@ -195,6 +195,20 @@ pub(crate) async fn asset(
     Ok(id)
 }
 
+/// [`asset`] for an optional flag: `None` when it was not given.
+pub(crate) async fn asset_if_given(
+    azure: &Azure,
+    ws: &Workspace,
+    kind: &str,
+    flag: &str,
+    given: Option<&str>,
+) -> Result<Option<String>> {
+    match given {
+        Some(given) => asset(azure, ws, kind, flag, given).await.map(Some),
+        None => Ok(None),
+    }
+}
+
 /// The Kubernetes compute `name`: its JSON, or why it cannot take deployments.
 pub(crate) async fn kubernetes_compute(azure: &Azure, ws: &Workspace, name: &str) -> Result<Value> {
     let compute = ws

@@ -34,7 +34,19 @@ pub(crate) async fn run(ctx: &Context, args: &UpdateArgs, out: &mut Printer) -> 
     }
     let azure = ctx.azure().await?;
     let ws = workspace::get(azure).await?;
-    let svc = Service::get(azure, &ws, &args.service).await?;
+    // The service and the assets named are read together; their errors still come in this order.
+    let (svc, model, environment) = tokio::join!(
+        Service::get(azure, &ws, &args.service),
+        service::asset_if_given(azure, &ws, "model", "--model", args.model.as_deref()),
+        service::asset_if_given(
+            azure,
+            &ws,
+            "environment",
+            "--environment",
+            args.environment.as_deref()
+        ),
+    );
+    let svc = svc?;
     let deployment = svc.deployment(args.deployment.as_deref())?.clone();
     let dname = deployment["name"].as_str().unwrap_or("").to_string();
     let current = mapping::knobs_of(&deployment, Some(svc.auth_mode()));
@@ -62,17 +74,11 @@ pub(crate) async fn run(ctx: &Context, args: &UpdateArgs, out: &mut Printer) -> 
             properties.insert(key.clone(), value.clone());
         }
     }
-    if let Some(model) = &args.model {
-        properties.insert(
-            "model".into(),
-            json!(service::asset(azure, &ws, "model", "--model", model).await?),
-        );
+    if let Some(model) = model? {
+        properties.insert("model".into(), json!(model));
     }
-    if let Some(env) = &args.environment {
-        properties.insert(
-            "environmentId".into(),
-            json!(service::asset(azure, &ws, "environment", "--environment", env).await?),
-        );
+    if let Some(environment) = environment? {
+        properties.insert("environmentId".into(), json!(environment));
     }
     let settings_changed = Value::Object(properties.clone()) != actual;
     let capacity = deployment
