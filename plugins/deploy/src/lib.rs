@@ -2,6 +2,7 @@
 //! v1 `deploy_configuration` knobs (and v1 deployment files), checked with the v1 rules, sent as the
 //! supported v2 API's online endpoint and deployment.
 
+mod checks;
 mod cli;
 mod create;
 mod delete;

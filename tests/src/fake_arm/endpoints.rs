@@ -1,8 +1,7 @@
 //! Online endpoints and their deployments in the fake ARM: create/update (PUT, 201 +
-//! `Azure-AsyncOperation`), scale and tags (PATCH), delete (202 + `Location`), keys, key
-//! regeneration (202 + `Location`), tokens and logs — with the service's own refusals: a busy
-//! resource (409), a compute that is not a Kubernetes compute, unknown assets, traffic that does not
-//! add up to 100, deleting a deployment that still takes traffic, the wrong auth mode.
+//! `Azure-AsyncOperation`), scale and tags (PATCH), delete (202 + `Location`) — with the service's
+//! own refusals: a busy resource (409), a compute that is not a Kubernetes compute, unknown assets,
+//! traffic that does not add up to 100, deleting a deployment that still takes traffic.
 
 use serde_json::{Map, Value, json};
 
@@ -15,7 +14,7 @@ const ENDPOINT_TYPE: &str = "Microsoft.MachineLearningServices/workspaces/online
 const DEPLOYMENT_TYPE: &str =
     "Microsoft.MachineLearningServices/workspaces/onlineEndpoints/deployments";
 
-fn missing(what: &str, name: &str) -> Reply {
+pub(super) fn missing(what: &str, name: &str) -> Reply {
     arm_error(
         404,
         "ResourceNotFound",
@@ -23,14 +22,14 @@ fn missing(what: &str, name: &str) -> Reply {
     )
 }
 
-fn busy(state: &State, key: &str) -> bool {
+pub(super) fn busy(state: &State, key: &str) -> bool {
     state.operations.values().any(|op| {
         !op.done
             && matches!(&op.effect, Effect::Provisioned(k) | Effect::Removed(k) if k == key || key.starts_with(&format!("{k}/")))
     })
 }
 
-fn conflict(name: &str) -> Reply {
+pub(super) fn conflict(name: &str) -> Reply {
     arm_error(
         409,
         "Conflict",
@@ -51,7 +50,7 @@ fn traffic(endpoint: &Value) -> Map<String, Value> {
         .unwrap_or_default()
 }
 
-fn shown(key: &str) -> impl Fn(&State) -> Value + '_ {
+pub(super) fn shown(key: &str) -> impl Fn(&State) -> Value + '_ {
     move |state: &State| state.endpoints.get(key).cloned().unwrap_or(Value::Null)
 }
 
@@ -333,108 +332,6 @@ pub(super) fn delete(shared: &Shared, state: &mut State, call: &Call) -> Reply {
             resource: &shown(&key),
         },
     )
-}
-
-fn auth_mode(state: &State, key: &str) -> Option<String> {
-    state
-        .endpoints
-        .get(key)?
-        .pointer("/properties/authMode")?
-        .as_str()
-        .map(str::to_string)
-}
-
-/// POST `listKeys`, `regenerateKeys` or `token` on an endpoint.
-pub(super) fn action(
-    shared: &Shared,
-    state: &mut State,
-    call: &Call,
-    endpoint_path: &str,
-    action: &str,
-) -> Reply {
-    let key = endpoint_path.to_ascii_lowercase();
-    let name = endpoint_path.rsplit('/').next().unwrap_or("").to_string();
-    let Some(mode) = auth_mode(state, &key) else {
-        return missing("Online endpoint", &name);
-    };
-    let wrong = |wanted: &str| {
-        arm_error(
-            400,
-            "BadRequest",
-            &format!("Endpoint '{name}' uses {mode} authentication; this needs {wanted}."),
-        )
-    };
-    match action {
-        "listkeys" if mode.eq_ignore_ascii_case("Key") => {
-            let (primary, secondary) = state.keys.get(&key).cloned().unwrap_or_default();
-            Reply::ok(
-                200,
-                json!({"primaryKey": primary, "secondaryKey": secondary}),
-            )
-        }
-        "regeneratekeys" if mode.eq_ignore_ascii_case("Key") => {
-            if busy(state, &key) {
-                return conflict(&name);
-            }
-            let body = call.json();
-            let primary = body["keyType"]
-                .as_str()
-                .is_some_and(|k| k.eq_ignore_ascii_case("Primary"));
-            let value = body["keyValue"]
-                .as_str()
-                .map(str::to_string)
-                .unwrap_or_else(|| state.fresh_id().replace('-', ""));
-            let location = state.endpoints[&key]["location"]
-                .as_str()
-                .unwrap_or("eastus")
-                .to_string();
-            let failure = shared.take_failure(&call.path);
-            start(
-                shared,
-                state,
-                &location,
-                Effect::KeyRegenerated(key.clone(), primary, value),
-                failure,
-                Answer {
-                    family: Family::Mfe,
-                    create: false,
-                    resource: &shown(&key),
-                },
-            )
-        }
-        "token" if mode.eq_ignore_ascii_case("AMLToken") => {
-            let now = jiff::Timestamp::now().as_second();
-            Reply::ok(
-                200,
-                json!({"accessToken": format!("aml-token-{}", state.fresh_id()), "tokenType": "Bearer",
-                "expiryTimeUtc": now + 3600, "refreshAfterTimeUtc": now + 1800}),
-            )
-        }
-        "listkeys" | "regeneratekeys" => wrong("Key"),
-        _ => wrong("AMLToken"),
-    }
-}
-
-/// POST `getLogs` on a deployment: the last `tail` lines of the chosen container.
-pub(super) fn logs(state: &State, call: &Call, deployment_path: &str) -> Reply {
-    let key = deployment_path.to_ascii_lowercase();
-    if !state.endpoints.contains_key(&key) {
-        return missing(
-            "Deployment",
-            deployment_path.rsplit('/').next().unwrap_or(""),
-        );
-    }
-    let body = call.json();
-    let container = body["containerType"].as_str().unwrap_or("InferenceServer");
-    let lines: Vec<String> = (1..=50)
-        .map(|i| format!("{container} log line {i}"))
-        .collect();
-    let tail = body["tail"]
-        .as_u64()
-        .map(|t| t as usize)
-        .unwrap_or(lines.len());
-    let content = lines[lines.len().saturating_sub(tail)..].join("\n");
-    Reply::ok(200, json!({ "content": content }))
 }
 
 /// Ends an operation on an endpoint or deployment.

@@ -9,6 +9,7 @@
 //! `polls` polls, in the completion pattern chosen with [`FakeArm::set_completion`].
 
 mod computes;
+mod endpoint_actions;
 mod endpoints;
 mod operations;
 mod routes;

@@ -5,10 +5,10 @@
 use serde_json::json;
 
 use super::computes::{delete_compute, get_compute, list_computes, put_compute};
-use super::endpoints;
 use super::operations::poll;
 use super::server::{Call, Reply, Shared, arm_error};
 use super::state::State;
+use super::{endpoint_actions, endpoints};
 
 pub(super) fn not_found(kind: &str, name: &str, group: &str) -> Reply {
     arm_error(
@@ -215,7 +215,7 @@ fn workspace_child(
                 _,
                 action @ ("listkeys" | "regeneratekeys" | "token"),
             ],
-        ) => endpoints::action(shared, state, call, &upto(10), action),
+        ) => endpoint_actions::action(shared, state, call, &upto(10), action),
         ("GET", ["onlineendpoints", _, "deployments"]) => endpoints::get(state, call, true),
         ("GET", ["onlineendpoints", _, "deployments", _]) => endpoints::get(state, call, false),
         ("PUT", ["onlineendpoints", _, "deployments", _]) => {
@@ -228,7 +228,7 @@ fn workspace_child(
             endpoints::delete(shared, state, call)
         }
         ("POST", ["onlineendpoints", _, "deployments", _, "getlogs"]) => {
-            endpoints::logs(state, call, &upto(12))
+            endpoint_actions::logs(state, call, &upto(12))
         }
         ("GET", ["models" | "environments" | "codes", _, "versions", _]) => {
             match state.assets.get(&call.path.to_ascii_lowercase()) {
