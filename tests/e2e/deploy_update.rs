@@ -188,3 +188,20 @@ async fn update_swaps_the_model_after_the_checks() {
         FakeArm::asset_id("models", "sentiment", "2")
     );
 }
+
+#[tokio::test]
+async fn an_autoscaling_service_takes_a_new_maximum_alone() {
+    let ctx = ctx();
+    assert_eq!(create(&ctx, &[]).await.code, 0);
+    let out = ctx
+        .run::<Deploy>(&["update", "svc", "--autoscale-max-replicas", "6"])
+        .await;
+    assert_eq!(out.code, 0, "{out}");
+    let (method, _, body) = writes(&ctx).pop().unwrap();
+    assert_eq!(method, "PUT");
+    assert_eq!(
+        body["properties"]["scaleSettings"],
+        json!({"scaleType": "TargetUtilization", "minInstances": 1, "maxInstances": 6, "targetUtilizationPercentage": 70, "pollingInterval": "PT1S"})
+    );
+    assert!(out.stdout.contains("70% of 1-6"), "{out}");
+}

@@ -31,7 +31,14 @@ impl Knobs {
 
     /// The v1 `AksWebservice.update` checks against the service as it is (`current`).
     pub(crate) fn update_problems(&self, current: &Knobs) -> Vec<String> {
-        let mut out: Vec<String> = self
+        // v1 judged an update's arguments alone, so raising the maximum of an autoscaling service
+        // failed with "provided without enabling autoscaling"; here a service that autoscales
+        // counts as enabled unless the update turns it off.
+        let effective = Knobs {
+            autoscale: self.autoscale.or(current.autoscaling().then_some(true)),
+            ..self.clone()
+        };
+        let mut out: Vec<String> = effective
             .common_problems()
             .into_iter()
             .map(|p| format!("Error, {p}"))
@@ -333,5 +340,41 @@ mod tests {
             ..Knobs::default()
         };
         assert!(switch.update_problems(&current).is_empty());
+    }
+
+    #[test]
+    fn an_update_inherits_the_services_autoscale_switch() {
+        let autoscaling = Knobs {
+            autoscale: Some(true),
+            ..Knobs::default()
+        };
+        let fixed = Knobs {
+            autoscale: Some(false),
+            num_replicas: Some(2),
+            ..Knobs::default()
+        };
+        let raise_max = Knobs {
+            max_replicas: Some(6),
+            ..Knobs::default()
+        };
+        assert!(raise_max.update_problems(&autoscaling).is_empty());
+        assert_eq!(
+            raise_max.update_problems(&fixed),
+            ["Error, autoscale_max_replicas provided without enabling autoscaling."]
+        );
+        let replicas = Knobs {
+            num_replicas: Some(3),
+            ..Knobs::default()
+        };
+        assert_eq!(
+            replicas.update_problems(&autoscaling),
+            ["Error, autoscale enabled and num_replicas provided."]
+        );
+        assert!(replicas.update_problems(&fixed).is_empty());
+        let cpu_only = Knobs {
+            cpu_cores: Some(0.5),
+            ..Knobs::default()
+        };
+        assert!(cpu_only.update_problems(&fixed).is_empty());
     }
 }
