@@ -55,7 +55,7 @@ bench: ## time and memory of `fe cleanup` against kubectl and `deploy create` ag
 	@echo
 	target/release/bench-deploy
 
-demo: ## the plugins against a local sandbox API server, no cluster needed
+demo: ## the plugins against a sandbox API server and a sandbox ARM, no cluster or subscription needed
 	scripts/demo.sh
 
 clean: ## remove build output

@@ -6,8 +6,10 @@
 # registered assets, reached through a temporary az configuration) for `attach` and `deploy`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# --bin names every binary: with it cargo builds only those named, in every package given.
 cargo build --quiet -p kubectl-aml-fe -p kubectl-aml-certs -p kubectl-aml-attach -p kubectl-aml-deploy \
-  -p aml-tests --bin fake-kube --bin fake-arm
+  -p aml-tests --bin kubectl-aml-fe --bin kubectl-aml-certs --bin kubectl-aml-attach \
+  --bin kubectl-aml-deploy --bin fake-kube --bin fake-arm
 sandbox=$(mktemp -d)
 cleanup() {
   [ -n "${fake:-}" ] && kill "$fake" 2>/dev/null
