@@ -1,6 +1,11 @@
 //! `kubectl aml deploy create` when things go wrong: failed operations, busy services, rejected
-//! deployments (the endpoint made for them is removed again), impossible traffic splits.
+//! deployments (the endpoint made for them is removed again), impossible traffic splits; and the
+//! docs' region warning for token auth.
 
+use aml_tests::fake_arm::cluster_id;
+use serde_json::json;
+
+use crate::common::Deploy;
 use crate::deploy::{create, ctx};
 
 #[tokio::test]
@@ -112,5 +117,43 @@ async fn an_impossible_traffic_split_is_refused_before_anything_is_sent() {
     assert!(
         ctx.arm().writes().is_empty(),
         "no endpoint or deployment left behind"
+    );
+}
+
+#[tokio::test]
+async fn token_auth_across_regions_is_warned_about() {
+    let ctx = ctx();
+    let same = create(&ctx, &["--auth", "token"]).await;
+    assert_eq!(same.code, 0, "{same}");
+    assert!(!same.stderr.contains("token auth:"), "{same}");
+    ctx.arm()
+        .add_cluster("rg1", "aks-west", "westus", 3, "Standard_D3_v2", true);
+    ctx.arm().put_compute(
+        "rg1",
+        "ws1",
+        "west",
+        json!({"computeType": "Kubernetes", "provisioningState": "Succeeded",
+            "isAttachedCompute": true, "resourceId": cluster_id("rg1", "aks-west"),
+            "properties": {"namespace": "models"}}),
+    );
+    let args = [
+        "create",
+        "far",
+        "--compute",
+        "west",
+        "--model",
+        "sentiment:1",
+        "--environment",
+        "sklearn-env:3",
+        "--auth",
+        "token",
+    ];
+    let far = ctx.run::<Deploy>(&args).await;
+    assert_eq!(far.code, 0, "a warning, not a refusal: {far}");
+    assert!(
+        far.stderr.contains(
+            "warning: token auth: the workspace is in eastus and cluster `aks-west` in westus"
+        ),
+        "{far}"
     );
 }

@@ -162,6 +162,7 @@ pub(crate) async fn run(ctx: &Context, args: &CreateArgs, out: &mut Printer) -> 
         gpus: knobs.gpu_cores.unwrap_or(0),
         remove_hpa: args.remove_hpa,
         dry_run: args.write.dry_run,
+        token_region: (existing.is_none() && auth == "AMLToken").then_some(ws.location.as_str()),
     };
     guards::check(ctx, azure, &target, out).await?;
 

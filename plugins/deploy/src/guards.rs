@@ -1,6 +1,7 @@
-//! The docs' warnings, checked inside the compute's cluster when its kubeconfig is at hand: GPUs
-//! only on a cluster created with a GPU VM size (a secondary node pool is not supported), and no
-//! HorizontalPodAutoscaler on a model deployment (it and azureml-fe would fight).
+//! The docs' warnings: token auth with the workspace and the cluster in different regions (tokens
+//! come from the workspace's region); and, inside the compute's cluster when its kubeconfig is at
+//! hand, GPUs only on a cluster created with a GPU VM size (a secondary node pool is not
+//! supported) and no HorizontalPodAutoscaler on a model deployment (it and azureml-fe would fight).
 
 use aml_core::Context;
 use aml_core::arm::{AKS_API, ARC_API, Azure, ResourceId};
@@ -19,6 +20,8 @@ pub(crate) struct Target<'a> {
     pub gpus: i64,
     pub remove_hpa: bool,
     pub dry_run: bool,
+    /// The workspace's region, when this run turns token auth on.
+    pub token_region: Option<&'a str>,
 }
 
 /// The Kubernetes Deployment names a model deployment may have in the cluster: v1 named it after
@@ -61,6 +64,15 @@ pub(crate) async fn check(
         .get_opt(azure.url(&id, api, &[]))
         .await?
         .unwrap_or(Value::Null);
+    if let (Some(workspace), Some(region)) = (t.token_region, cluster["location"].as_str())
+        && !workspace.eq_ignore_ascii_case(region)
+    {
+        out.warn(&format!(
+            "token auth: the workspace is in {workspace} and cluster `{}` in {region}; tokens come from \
+             the workspace's region, so while it is down no client gets one (the docs: keep them in one region)",
+            id.name()
+        ));
+    }
     let p = &cluster["properties"];
     let hosts: Vec<&str> = [&p["fqdn"], &p["privateFQDN"]]
         .into_iter()

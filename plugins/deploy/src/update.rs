@@ -122,6 +122,7 @@ pub(crate) async fn run(ctx: &Context, args: &UpdateArgs, out: &mut Printer) -> 
             },
             remove_hpa: args.remove_hpa,
             dry_run: args.write.dry_run,
+            token_region: (auth_changed && auth == "AMLToken").then_some(ws.location.as_str()),
         };
         guards::check(ctx, azure, &target, out).await?;
     }
