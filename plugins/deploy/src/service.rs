@@ -151,6 +151,19 @@ pub(crate) async fn asset(
     flag: &str,
     given: &str,
 ) -> Result<String> {
+    // The docs (Kubernetes compute limitations): models from the model catalog or a registry are
+    // not supported on Kubernetes online endpoints.
+    let lower = given.to_ascii_lowercase();
+    if kind == "model"
+        && (lower.starts_with("azureml://registries/") || lower.contains("/registries/"))
+    {
+        return Err(Error::usage(
+            format!(
+                "{flag} `{given}` is a registry model; Kubernetes online endpoints cannot serve models from the model catalog or a registry"
+            ),
+            "register the model in the workspace (`az ml model create`) and give NAME:VERSION",
+        ));
+    }
     let id = if given.starts_with('/') {
         given
             .parse::<ResourceId>()
