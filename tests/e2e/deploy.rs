@@ -377,32 +377,3 @@ async fn registered_code_and_its_scoring_script_go_together() {
         json!({"codeId": FakeArm::asset_id("codes", "score-code", "1"), "scoringScript": "src/score.py"})
     );
 }
-
-#[tokio::test]
-async fn registry_models_are_refused_as_the_docs_say() {
-    let ctx = ctx();
-    for model in [
-        "azureml://registries/azureml/models/distilbert/versions/3",
-        "/subscriptions/s/resourceGroups/rg/providers/Microsoft.MachineLearningServices/registries/r1/models/m/versions/1",
-    ] {
-        let out = ctx
-            .run::<Deploy>(&[
-                "create",
-                "svc",
-                "--compute",
-                "k8s",
-                "--model",
-                model,
-                "--environment",
-                "sklearn-env:3",
-            ])
-            .await;
-        assert_eq!(out.code, 2, "{out}");
-        assert!(
-            out.stderr
-                .contains("cannot serve models from the model catalog or a registry"),
-            "{out}"
-        );
-    }
-    assert!(ctx.arm().writes().is_empty());
-}

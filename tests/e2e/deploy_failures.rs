@@ -157,3 +157,32 @@ async fn token_auth_across_regions_is_warned_about() {
         "{far}"
     );
 }
+
+#[tokio::test]
+async fn registry_models_are_refused_as_the_docs_say() {
+    let ctx = ctx();
+    for model in [
+        "azureml://registries/azureml/models/distilbert/versions/3",
+        "/subscriptions/s/resourceGroups/rg/providers/Microsoft.MachineLearningServices/registries/r1/models/m/versions/1",
+    ] {
+        let out = ctx
+            .run::<Deploy>(&[
+                "create",
+                "svc",
+                "--compute",
+                "k8s",
+                "--model",
+                model,
+                "--environment",
+                "sklearn-env:3",
+            ])
+            .await;
+        assert_eq!(out.code, 2, "{out}");
+        assert!(
+            out.stderr
+                .contains("cannot serve models from the model catalog or a registry"),
+            "{out}"
+        );
+    }
+    assert!(ctx.arm().writes().is_empty());
+}
