@@ -1,31 +1,16 @@
 //! `kubectl-aml-attach` as a process: help with the az flags and exit codes, settings read from the
 //! real environment, data on stdout only, and logs (`-vv`) that never carry a token or a key.
 
-use std::process::{Command, Output};
+use std::process::Output;
 
 use aml_tests::{FakeArm, TestContext};
 
-use crate::common::tls_path;
+use crate::common::{run_plugin, text, tls_path};
 
 const ATTACH: &str = env!("CARGO_BIN_EXE_aml-attach-dup");
 
 fn run(ctx: &TestContext, args: &[&str]) -> Output {
-    let azure = ctx.azure();
-    Command::new(ATTACH)
-        .args(args)
-        .env_clear()
-        .env("HOME", ctx.dir.path())
-        .env("KUBECONFIG", &ctx.kubeconfig)
-        .env("AZURE_CONFIG_DIR", &azure.config_dir)
-        .env("PATH", azure.path())
-        .env("AML_POLL_INTERVAL", "0.01")
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+    run_plugin(ATTACH, ctx, args)
 }
 
 #[test]

@@ -9,14 +9,10 @@ use aml_tests::fake_kube::Action;
 use aml_tests::{FakeKube, TestContext};
 use serde_json::json;
 
-use crate::common::{DEMO, b64, secret_text, set_secret_data, tls_fixture, tls_text};
+use crate::common::{DEMO, b64, secret_text, set_secret_data, text, tls_fixture, tls_text};
 
 const CERTS: &str = env!("CARGO_BIN_EXE_aml-certs-dup");
 const SECRET: &str = "/api/v1/namespaces/default/secrets/azuremlfessl";
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 /// Which fixture pair the demo secret holds: "old", "new", or "mixed".
 fn pair_in(kube: &FakeKube, old: (&str, &str), new: (&str, &str)) -> &'static str {

@@ -190,3 +190,25 @@ pub type Attach = kubectl_aml_attach::Cli;
 
 /// `kubectl aml deploy`.
 pub type Deploy = kubectl_aml_deploy::Cli;
+
+/// A plugin binary run as a process against the test's fake ARM (through its az setup) and
+/// kubeconfig, with nothing else from this process's environment.
+pub fn run_plugin(binary: &str, ctx: &TestContext, args: &[&str]) -> std::process::Output {
+    let azure = ctx.azure();
+    std::process::Command::new(binary)
+        .args(args)
+        .env_clear()
+        .env("HOME", ctx.dir.path())
+        .env("KUBECONFIG", &ctx.kubeconfig)
+        .env("AZURE_CONFIG_DIR", &azure.config_dir)
+        .env("PATH", azure.path())
+        .env("AML_POLL_INTERVAL", "0.01")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+/// A process's output as text.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}

@@ -23,17 +23,29 @@ pub fn in_cluster_ctx() -> TestContext {
     ctx
 }
 
-/// `create svc` with the registered model and environment, plus `extra`.
+/// `create svc` on compute `k8s` with the registered model and environment, plus `extra`.
 pub async fn create(ctx: &TestContext, extra: &[&str]) -> aml_tests::Outcome {
+    create_as(ctx, "svc", "k8s", "sentiment:1", "sklearn-env:3", extra).await
+}
+
+/// `create SERVICE --compute COMPUTE --model MODEL --environment ENVIRONMENT`, plus `extra`.
+pub async fn create_as(
+    ctx: &TestContext,
+    service: &str,
+    compute: &str,
+    model: &str,
+    environment: &str,
+    extra: &[&str],
+) -> aml_tests::Outcome {
     let base = [
         "create",
-        "svc",
+        service,
         "--compute",
-        "k8s",
+        compute,
         "--model",
-        "sentiment:1",
+        model,
         "--environment",
-        "sklearn-env:3",
+        environment,
     ];
     ctx.run::<Deploy>(&[&base[..], extra].concat()).await
 }
@@ -225,18 +237,7 @@ async fn invalid_settings_are_all_listed_with_the_v1_words_and_nothing_is_sent()
         out.stderr.contains("online endpoints always authenticate"),
         "{out}"
     );
-    let out = ctx
-        .run::<Deploy>(&[
-            "create",
-            "Bad_Name",
-            "--compute",
-            "k8s",
-            "--model",
-            "m:1",
-            "--environment",
-            "e:1",
-        ])
-        .await;
+    let out = create_as(&ctx, "Bad_Name", "k8s", "m:1", "e:1", &[]).await;
     assert!(
         out.stderr
             .contains("Error, provided service name is invalid. It must only consist of lowercase letters, numbers, or dashes, start with a letter, end with a letter or number, and be between 3 and 32 characters long. Got `Bad_Name`."),
@@ -248,49 +249,16 @@ async fn invalid_settings_are_all_listed_with_the_v1_words_and_nothing_is_sent()
 #[tokio::test]
 async fn assets_and_computes_must_exist_and_fit() {
     let ctx = ctx();
-    let out = ctx
-        .run::<Deploy>(&[
-            "create",
-            "svc",
-            "--compute",
-            "k8s",
-            "--model",
-            "sentiment:9",
-            "--environment",
-            "sklearn-env:3",
-        ])
-        .await;
+    let out = create_as(&ctx, "svc", "k8s", "sentiment:9", "sklearn-env:3", &[]).await;
     assert_eq!(out.code, 4, "{out}");
     assert!(
         out.stderr
             .contains("--model: model `sentiment:9` is not registered in workspace `ws1`"),
         "{out}"
     );
-    let out = ctx
-        .run::<Deploy>(&[
-            "create",
-            "svc",
-            "--compute",
-            "k8s",
-            "--model",
-            "sentiment",
-            "--environment",
-            "sklearn-env:3",
-        ])
-        .await;
+    let out = create_as(&ctx, "svc", "k8s", "sentiment", "sklearn-env:3", &[]).await;
     assert_eq!(out.code, 2, "{out}");
-    let out = ctx
-        .run::<Deploy>(&[
-            "create",
-            "svc",
-            "--compute",
-            "nope",
-            "--model",
-            "sentiment:1",
-            "--environment",
-            "sklearn-env:3",
-        ])
-        .await;
+    let out = create_as(&ctx, "svc", "nope", "sentiment:1", "sklearn-env:3", &[]).await;
     assert_eq!(out.code, 4, "{out}");
     ctx.arm().put_compute(
         "rg1",
@@ -298,18 +266,7 @@ async fn assets_and_computes_must_exist_and_fit() {
         "legacy",
         json!({"computeType": "AKS", "provisioningState": "Succeeded"}),
     );
-    let out = ctx
-        .run::<Deploy>(&[
-            "create",
-            "svc",
-            "--compute",
-            "legacy",
-            "--model",
-            "sentiment:1",
-            "--environment",
-            "sklearn-env:3",
-        ])
-        .await;
+    let out = create_as(&ctx, "svc", "legacy", "sentiment:1", "sklearn-env:3", &[]).await;
     assert_eq!(out.code, 2, "{out}");
     assert!(
         out.stderr.contains(

@@ -5,8 +5,7 @@
 use aml_tests::fake_arm::cluster_id;
 use serde_json::json;
 
-use crate::common::Deploy;
-use crate::deploy::{create, ctx};
+use crate::deploy::{create, create_as, ctx};
 
 #[tokio::test]
 async fn a_failed_deployment_or_a_busy_endpoint_is_reported() {
@@ -136,19 +135,15 @@ async fn token_auth_across_regions_is_warned_about() {
             "isAttachedCompute": true, "resourceId": cluster_id("rg1", "aks-west"),
             "properties": {"namespace": "models"}}),
     );
-    let args = [
-        "create",
+    let far = create_as(
+        &ctx,
         "far",
-        "--compute",
         "west",
-        "--model",
         "sentiment:1",
-        "--environment",
         "sklearn-env:3",
-        "--auth",
-        "token",
-    ];
-    let far = ctx.run::<Deploy>(&args).await;
+        &["--auth", "token"],
+    )
+    .await;
     assert_eq!(far.code, 0, "a warning, not a refusal: {far}");
     assert!(
         far.stderr.contains(
@@ -165,18 +160,7 @@ async fn registry_models_are_refused_as_the_docs_say() {
         "azureml://registries/azureml/models/distilbert/versions/3",
         "/subscriptions/s/resourceGroups/rg/providers/Microsoft.MachineLearningServices/registries/r1/models/m/versions/1",
     ] {
-        let out = ctx
-            .run::<Deploy>(&[
-                "create",
-                "svc",
-                "--compute",
-                "k8s",
-                "--model",
-                model,
-                "--environment",
-                "sklearn-env:3",
-            ])
-            .await;
+        let out = create_as(&ctx, "svc", "k8s", model, "sklearn-env:3", &[]).await;
         assert_eq!(out.code, 2, "{out}");
         assert!(
             out.stderr

@@ -1,29 +1,16 @@
 //! `kubectl-aml-deploy` as a process: help documents the v1 knobs, and `-vv` logs carry no key
 //! and no token.
 
-use std::process::{Command, Output};
+use std::process::Output;
 
 use aml_tests::TestContext;
+
+use crate::common::{run_plugin, text};
 
 const DEPLOY: &str = env!("CARGO_BIN_EXE_aml-deploy-dup");
 
 fn run(ctx: &TestContext, args: &[&str]) -> Output {
-    let azure = ctx.azure();
-    Command::new(DEPLOY)
-        .args(args)
-        .env_clear()
-        .env("HOME", ctx.dir.path())
-        .env("KUBECONFIG", &ctx.kubeconfig)
-        .env("AZURE_CONFIG_DIR", &azure.config_dir)
-        .env("PATH", azure.path())
-        .env("AML_POLL_INTERVAL", "0.01")
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+    run_plugin(DEPLOY, ctx, args)
 }
 
 #[test]

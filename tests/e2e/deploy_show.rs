@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use crate::common::Deploy;
-use crate::deploy::{create, ctx};
+use crate::deploy::{create, create_as, ctx};
 
 #[tokio::test]
 async fn show_list_and_dry_runs() {
@@ -23,19 +23,16 @@ async fn show_list_and_dry_runs() {
     assert_eq!(json["deployments"][0]["name"], "blue");
     let names = ctx.run::<Deploy>(&["list", "-o", "name"]).await;
     assert_eq!(names.stdout, "service/svc\n");
-    let other = [
-        "create",
+    let other = create_as(
+        &ctx,
         "svc2",
-        "--compute",
         "k8s",
-        "--model",
         "sentiment:2",
-        "--environment",
         "sklearn-env:3",
-        "--num-replicas",
-        "2",
-    ];
-    assert_eq!(ctx.run::<Deploy>(&other).await.code, 0);
+        &["--num-replicas", "2"],
+    )
+    .await;
+    assert_eq!(other.code, 0, "{other}");
     let table = ctx.run::<Deploy>(&["list"]).await;
     let rows: Vec<Vec<&str>> = table
         .stdout

@@ -7,7 +7,7 @@ use std::process::{Command, Output};
 use aml_tests::FakeKube;
 use aml_tests::fake_kube::Options;
 
-use crate::common::DEMO;
+use crate::common::{DEMO, text};
 
 const FE: &str = env!("CARGO_BIN_EXE_aml-fe-dup");
 
@@ -22,10 +22,6 @@ fn run(args: &[&str], envs: &[(&str, &Path)]) -> Output {
         command.env(k, v);
     }
     command.output().unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 #[test]

@@ -3,7 +3,7 @@
 
 use aml_core::Context;
 use aml_core::Error;
-use aml_core::arm::{ArmRequest, workspace};
+use aml_core::arm::ArmRequest;
 use aml_core::cli::Printer;
 
 use crate::cli::DeleteArgs;
@@ -12,9 +12,7 @@ use crate::service::{self, Service};
 
 /// `delete SERVICE`.
 pub(crate) async fn run(ctx: &Context, args: &DeleteArgs, out: &mut Printer) -> anyhow::Result<()> {
-    let azure = ctx.azure().await?;
-    let ws = workspace::get(azure).await?;
-    let svc = Service::get(azure, &ws, &args.service).await?;
+    let (azure, svc) = Service::load(ctx, &args.service).await?;
     let one = match &args.deployment {
         Some(name) => {
             let d = svc.deployment(Some(name))?;

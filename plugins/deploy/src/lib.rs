@@ -17,7 +17,6 @@ mod show;
 mod update;
 
 use aml_core::Context;
-use aml_core::arm::workspace;
 use aml_core::cli::{Command, Printer, SharedArgs};
 
 pub use cli::Cli;
@@ -37,12 +36,7 @@ impl Command for Cli {
             DeployCommand::Create(args) => create::run(ctx, args, out).await,
             DeployCommand::Update(args) => update::run(ctx, args, out).await,
             DeployCommand::Show(args) => {
-                let azure = ctx.azure().await?;
-                let ws = workspace::get(azure).await?;
-                show::print_one(
-                    &service::Service::get(azure, &ws, &args.service).await?,
-                    out,
-                )
+                show::print_one(&service::Service::load(ctx, &args.service).await?.1, out)
             }
             DeployCommand::List => show::list(ctx.azure().await?, out).await,
             DeployCommand::Delete(args) => delete::run(ctx, args, out).await,

@@ -3,7 +3,7 @@
 
 use aml_core::Context;
 use aml_core::Error;
-use aml_core::arm::{ArmRequest, workspace};
+use aml_core::arm::ArmRequest;
 use aml_core::cli::{OutputFormat, Printer, Table};
 use serde_json::json;
 
@@ -48,19 +48,9 @@ fn needs(svc: &Service, mode: &str) -> Result<(), Error> {
     ))
 }
 
-async fn service<'a>(
-    ctx: &'a Context,
-    name: &str,
-) -> anyhow::Result<(&'a aml_core::arm::Azure, Service)> {
-    let azure = ctx.azure().await?;
-    let ws = workspace::get(azure).await?;
-    let svc = Service::get(azure, &ws, name).await?;
-    Ok((azure, svc))
-}
-
 /// `keys SERVICE`.
 pub(crate) async fn keys(ctx: &Context, args: &KeysArgs, out: &mut Printer) -> anyhow::Result<()> {
-    let (azure, svc) = service(ctx, &args.service).await?;
+    let (azure, svc) = Service::load(ctx, &args.service).await?;
     needs(&svc, "Key")?;
     let answer = azure
         .client
@@ -105,7 +95,7 @@ pub(crate) async fn regen(
     args: &RegenArgs,
     out: &mut Printer,
 ) -> anyhow::Result<()> {
-    let (azure, svc) = service(ctx, &args.service).await?;
+    let (azure, svc) = Service::load(ctx, &args.service).await?;
     needs(&svc, "Key")?;
     let which = match args.key {
         KeyName::Primary => "Primary",
@@ -145,7 +135,7 @@ pub(crate) async fn token(
     args: &ServiceArg,
     out: &mut Printer,
 ) -> anyhow::Result<()> {
-    let (azure, svc) = service(ctx, &args.service).await?;
+    let (azure, svc) = Service::load(ctx, &args.service).await?;
     needs(&svc, "AMLToken")?;
     let answer = azure
         .client
@@ -176,7 +166,7 @@ pub(crate) async fn token(
 
 /// `logs SERVICE`.
 pub(crate) async fn logs(ctx: &Context, args: &LogsArgs, out: &mut Printer) -> anyhow::Result<()> {
-    let (azure, svc) = service(ctx, &args.service).await?;
+    let (azure, svc) = Service::load(ctx, &args.service).await?;
     let deployment = svc.deployment(args.deployment.as_deref())?;
     let name = deployment["name"].as_str().unwrap_or("");
     let container = match args.container {

@@ -2,7 +2,7 @@
 //! a deployment names; the Kubernetes compute it runs on; and the names Azure accepts.
 
 use aml_core::arm::{ArmRequest, Azure, ML_API, ResourceId, Workspace};
-use aml_core::{Error, Result};
+use aml_core::{Context, Error, Result};
 use serde_json::{Map, Value};
 
 /// v1's `webservice_name_validation` (`^[a-z]([-a-z0-9]*[a-z0-9])?$`, 3 to 32 characters), in its
@@ -66,6 +66,13 @@ impl Service {
                 "`kubectl aml deploy list` shows the services",
             )
         })
+    }
+
+    /// The workspace from the settings, then [`Service::get`]: what every verb on one service starts with.
+    pub(crate) async fn load<'c>(ctx: &'c Context, name: &str) -> Result<(&'c Azure, Self)> {
+        let azure = ctx.azure().await?;
+        let ws = aml_core::arm::workspace::get(azure).await?;
+        Ok((azure, Self::get(azure, &ws, name).await?))
     }
 
     /// The endpoint's name.

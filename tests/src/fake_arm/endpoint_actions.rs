@@ -3,8 +3,7 @@
 
 use serde_json::json;
 
-use super::endpoints::{busy, conflict, missing, shown};
-use super::operations::{Answer, Family, start};
+use super::endpoints::{busy, conflict, missing, operate};
 use super::server::{Call, Reply, Shared, arm_error};
 use super::state::{Effect, State};
 
@@ -57,22 +56,13 @@ pub(super) fn action(
                 .as_str()
                 .map(str::to_string)
                 .unwrap_or_else(|| state.fresh_id().replace('-', ""));
-            let location = state.endpoints[&key]["location"]
-                .as_str()
-                .unwrap_or("eastus")
-                .to_string();
-            let failure = shared.take_failure(&call.path);
-            start(
+            operate(
                 shared,
                 state,
-                &location,
+                call,
+                &key,
                 Effect::KeyRegenerated(key.clone(), primary, value),
-                failure,
-                Answer {
-                    family: Family::Mfe,
-                    create: false,
-                    resource: &shown(&key),
-                },
+                false,
             )
         }
         "token" if mode.eq_ignore_ascii_case("AMLToken") => {

@@ -50,7 +50,7 @@ fn traffic(endpoint: &Value) -> Map<String, Value> {
         .unwrap_or_default()
 }
 
-pub(super) fn shown(key: &str) -> impl Fn(&State) -> Value + '_ {
+fn shown(key: &str) -> impl Fn(&State) -> Value + '_ {
     move |state: &State| state.endpoints.get(key).cloned().unwrap_or(Value::Null)
 }
 
@@ -58,6 +58,12 @@ pub(super) fn shown(key: &str) -> impl Fn(&State) -> Value + '_ {
 pub(super) fn get(state: &State, call: &Call, list: bool) -> Reply {
     let key = call.path.to_ascii_lowercase();
     if list {
+        // Like ARM, the deployments of an endpoint that does not exist are not an empty list.
+        if let Some(parent) = key.strip_suffix("/deployments")
+            && !state.endpoints.contains_key(parent)
+        {
+            return missing("Online endpoint", parent.rsplit('/').next().unwrap_or(""));
+        }
         let prefix = format!("{key}/");
         let value: Vec<Value> = state
             .endpoints
@@ -158,19 +164,13 @@ pub(super) fn put_endpoint(shared: &Shared, state: &mut State, call: &Call) -> R
         state.keys.insert(key.clone(), keys);
     }
     state.endpoints.insert(key.clone(), endpoint);
-    let failure = shared.take_failure(&call.path);
-    let location = body["location"].as_str().unwrap_or("eastus").to_string();
-    start(
+    operate(
         shared,
         state,
-        &location,
+        call,
+        &key,
         Effect::Provisioned(key.clone()),
-        failure,
-        Answer {
-            family: Family::Mfe,
-            create: true,
-            resource: &shown(&key),
-        },
+        true,
     )
 }
 
@@ -229,19 +229,13 @@ pub(super) fn put_deployment(shared: &Shared, state: &mut State, call: &Call) ->
         deployment["tags"] = body["tags"].clone();
     }
     state.endpoints.insert(key.clone(), deployment);
-    let failure = shared.take_failure(&call.path);
-    let location = body["location"].as_str().unwrap_or("eastus").to_string();
-    start(
+    operate(
         shared,
         state,
-        &location,
+        call,
+        &key,
         Effect::Provisioned(key.clone()),
-        failure,
-        Answer {
-            family: Family::Mfe,
-            create: true,
-            resource: &shown(&key),
-        },
+        true,
     )
 }
 
@@ -264,22 +258,13 @@ pub(super) fn patch_deployment(shared: &Shared, state: &mut State, call: &Call) 
         deployment["tags"] = body["tags"].clone();
     }
     deployment["properties"]["provisioningState"] = json!("Scaling");
-    let location = deployment["location"]
-        .as_str()
-        .unwrap_or("eastus")
-        .to_string();
-    let failure = shared.take_failure(&call.path);
-    start(
+    operate(
         shared,
         state,
-        &location,
+        call,
+        &key,
         Effect::Provisioned(key.clone()),
-        failure,
-        Answer {
-            family: Family::Mfe,
-            create: false,
-            resource: &shown(&key),
-        },
+        false,
     )
 }
 
@@ -287,13 +272,9 @@ pub(super) fn patch_deployment(shared: &Shared, state: &mut State, call: &Call) 
 pub(super) fn delete(shared: &Shared, state: &mut State, call: &Call) -> Reply {
     let key = call.path.to_ascii_lowercase();
     let name = name_of(call);
-    let Some(resource) = state.endpoints.get(&key) else {
+    if !state.endpoints.contains_key(&key) {
         return Reply::empty(204);
-    };
-    let location = resource["location"]
-        .as_str()
-        .unwrap_or("eastus")
-        .to_string();
+    }
     if let Some((endpoint_key, _)) = key.rsplit_once("/deployments/") {
         let share = state
             .endpoints
@@ -319,17 +300,43 @@ pub(super) fn delete(shared: &Shared, state: &mut State, call: &Call) -> Reply {
     if let Some(r) = state.endpoints.get_mut(&key) {
         r["properties"]["provisioningState"] = json!("Deleting");
     }
+    operate(
+        shared,
+        state,
+        call,
+        &key,
+        Effect::Removed(key.clone()),
+        false,
+    )
+}
+
+/// Starts the operation with `effect` on the resource at `key`, in that resource's region; a
+/// failure the test planned for this path makes it end `Failed`.
+pub(super) fn operate(
+    shared: &Shared,
+    state: &mut State,
+    call: &Call,
+    key: &str,
+    effect: Effect,
+    create: bool,
+) -> Reply {
+    let location = state
+        .endpoints
+        .get(key)
+        .and_then(|r| r["location"].as_str())
+        .unwrap_or("eastus")
+        .to_string();
     let failure = shared.take_failure(&call.path);
     start(
         shared,
         state,
         &location,
-        Effect::Removed(key.clone()),
+        effect,
         failure,
         Answer {
             family: Family::Mfe,
-            create: false,
-            resource: &shown(&key),
+            create,
+            resource: &shown(key),
         },
     )
 }
