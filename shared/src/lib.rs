@@ -11,6 +11,7 @@ mod context;
 pub mod env;
 mod error;
 pub mod k8s;
+pub mod router;
 pub mod tls;
 
 pub use context::Context;

@@ -1,0 +1,392 @@
+//! One scoring request, start to end: route, authenticate, check the size, wait for a slot, send
+//! to a replica (once more elsewhere if none of it got there), and stream the answer back, with
+//! the request-id headers, a metric for each answer and a log line for each failure.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use http::header::{AUTHORIZATION, CONTENT_LENGTH, EXPECT, HeaderValue};
+use http::{Method, Request, Response, StatusCode, Uri, Version};
+use hyper::body::Incoming;
+use tokio::time::Instant;
+
+use super::Shared;
+use super::answers::{self, CLIENT_REQUEST_ID, REQUEST_ID, local};
+use super::backend::{Backend, Denied};
+use super::body::{Hold, OutBody, ReplyBody};
+use super::contract::AuthMode;
+use super::proxy::{self, Failure};
+use super::slots::Refusal;
+use super::table::Miss;
+
+/// Where a connection comes from.
+#[derive(Debug, Clone, Copy)]
+pub struct Client {
+    /// The peer's address.
+    pub peer: SocketAddr,
+    /// Whether it came over TLS.
+    pub tls: bool,
+}
+
+/// `/api/v1/service/<name>/…` or `/api/v1/endpoint/<name>/…`, and which path of the model.
+#[derive(Debug, PartialEq, Eq)]
+enum Target<'a> {
+    Service(&'a str),
+    Endpoint(&'a str),
+}
+
+fn parse(path: &str) -> Option<(Target<'_>, &'static str)> {
+    let rest = path.strip_prefix("/api/v1/")?;
+    let (family, rest) = rest.split_once('/')?;
+    let (name, op) = rest.split_once('/')?;
+    let model_path = match op {
+        "score" => "/score",
+        "swagger.json" => "/swagger.json",
+        _ => return None,
+    };
+    if name.is_empty() {
+        return None;
+    }
+    match family {
+        "service" => Some((Target::Service(name), model_path)),
+        "endpoint" => Some((Target::Endpoint(name), model_path)),
+        _ => None,
+    }
+}
+
+/// Answers one request; never fails (every failure is an answer).
+pub async fn handle(
+    shared: Arc<Shared>,
+    request: Request<Incoming>,
+    client: Client,
+) -> Result<Response<ReplyBody>, Infallible> {
+    let started = Instant::now();
+    shared.health.touch();
+    let headers = request.headers();
+    let client_id = headers.get(CLIENT_REQUEST_ID).cloned();
+    if let Some(name) = answers::overlong_id(headers) {
+        let id = shared.ids.next();
+        shared.metrics.count_unrouted("", 431);
+        let mut response = local(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            format!("{name} is longer than {} characters", answers::MAX_ID_LEN),
+        );
+        answers::stamp(response.headers_mut(), &id, None);
+        return Ok(response);
+    }
+    let id = match headers.get(REQUEST_ID) {
+        Some(id) => id.clone(),
+        None => shared.ids.next(),
+    };
+    let method = request.method().clone();
+    let path = request.uri().path().to_string();
+    let mut response = route(&shared, request, client, &id, started).await;
+    answers::stamp(response.headers_mut(), &id, client_id);
+    tracing::debug!(
+        request_id = id.to_str().unwrap_or("-"),
+        %method, %path, status = response.status().as_u16(),
+        ms = started.elapsed().as_secs_f64() * 1e3,
+        "request"
+    );
+    Ok(response)
+}
+
+/// A router answer for `backend`, counted, and logged as a failure.
+fn refuse(
+    backend: &Backend,
+    status: StatusCode,
+    text: String,
+    why: &str,
+    id: &HeaderValue,
+) -> Response<ReplyBody> {
+    backend.metrics.count(status.as_u16());
+    tracing::warn!(
+        request_id = id.to_str().unwrap_or("-"),
+        service = backend.public_name(),
+        namespace = %backend.key.namespace,
+        status = status.as_u16(),
+        "{why}"
+    );
+    local(status, text)
+}
+
+async fn route(
+    shared: &Shared,
+    request: Request<Incoming>,
+    client: Client,
+    id: &HeaderValue,
+    started: Instant,
+) -> Response<ReplyBody> {
+    let Some((target, model_path)) = parse(request.uri().path()) else {
+        shared.metrics.count_unrouted("", 404);
+        return local(
+            StatusCode::NOT_FOUND,
+            format!("No route for {}", request.uri().path()),
+        );
+    };
+    if request.method() != Method::GET && request.method() != Method::POST {
+        shared.metrics.count_unrouted("", 405);
+        let mut response = local(
+            StatusCode::METHOD_NOT_ALLOWED,
+            format!("{} is not GET or POST", request.method()),
+        );
+        response
+            .headers_mut()
+            .insert("allow", HeaderValue::from_static("GET, POST"));
+        return response;
+    }
+    let table = shared.table();
+    let backend = match target {
+        Target::Service(name) => match table.service(name) {
+            Some(backend) => backend.clone(),
+            None => return unrouted(shared, name, format!("Service {name} not found"), id),
+        },
+        Target::Endpoint(name) => {
+            let Some(endpoint) = table.endpoint(name) else {
+                return unrouted(shared, name, format!("Endpoint {name} not found"), id);
+            };
+            let header = request
+                .headers()
+                .get("azureml-model-deployment")
+                .and_then(|v| v.to_str().ok());
+            match endpoint.pick(header) {
+                Ok(backend) => backend,
+                Err(Miss::UnknownDeployment(d)) => {
+                    return unrouted(
+                        shared,
+                        name,
+                        format!("Endpoint {name} has no deployment {d}"),
+                        id,
+                    );
+                }
+                Err(Miss::NoWeight) => {
+                    return unrouted(
+                        shared,
+                        name,
+                        format!(
+                            "No route found or no valid deployments to route to for endpoint {name}, please check \
+                     that the endpoint has at least one deployment with positive weight values or use a \
+                     deployment specific header to route."
+                        ),
+                        id,
+                    );
+                }
+            }
+        }
+    };
+    drop(table);
+    let name = backend.public_name().to_string();
+    let config = backend.config();
+    let settings = &config.settings;
+    let token_keys = shared
+        .token_keys
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    if let Err(Denied(why)) = backend.authenticate(
+        settings,
+        request.headers(),
+        token_keys.as_deref(),
+        unix_now(),
+    ) {
+        let text = format!("Unauthorized for service {name}: a valid key or token is required");
+        return refuse(
+            &backend,
+            StatusCode::UNAUTHORIZED,
+            text,
+            &format!("401: {why}"),
+            id,
+        );
+    }
+    let limit = shared.options.max_body_bytes;
+    let declared = request
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return too_large(&backend, &name, limit, id);
+    }
+
+    let wait_started = Instant::now();
+    let mut lease = match backend.pool.acquire(settings.max_queue_wait, None).await {
+        Ok(lease) => lease,
+        Err(refusal) => return refused_slot(&backend, &name, refusal, settings.max_queue_wait, id),
+    };
+    let queue_wait = wait_started.elapsed();
+
+    let (mut parts, body) = request.into_parts();
+    proxy::strip_hop_by_hop(&mut parts.headers);
+    parts.headers.remove(EXPECT);
+    if settings.auth != AuthMode::None {
+        // The credential was for the router; models never see keys or tokens.
+        parts.headers.remove(AUTHORIZATION);
+    }
+    parts.headers.insert(REQUEST_ID, id.clone());
+    proxy::add_forwarded(&mut parts.headers, client.peer.ip(), client.tls);
+    parts.version = Version::HTTP_11;
+    parts.uri = match parts.uri.query() {
+        Some(query) => format!("{model_path}?{query}")
+            .parse()
+            .unwrap_or_else(|_| Uri::from_static("/")),
+        None => Uri::from_static(model_path),
+    };
+    let mut upstream_request = Request::from_parts(parts, OutBody::new(body, limit));
+
+    let deadline = Instant::now() + settings.request_timeout;
+    let sent_at = Instant::now();
+    let mut retried = false;
+    loop {
+        match proxy::attempt(lease.replica(), upstream_request, deadline).await {
+            Ok((answer, sender)) => {
+                let replica_time = sent_at.elapsed();
+                let (mut parts, body) = answer.into_parts();
+                proxy::strip_hop_by_hop(&mut parts.headers);
+                parts.version = Version::HTTP_11;
+                let metrics = &backend.metrics;
+                metrics.count(parts.status.as_u16());
+                metrics.queue_wait.observe(queue_wait.as_secs_f64());
+                metrics.replica.observe(replica_time.as_secs_f64());
+                let added = started.elapsed().saturating_sub(queue_wait + replica_time);
+                metrics.added.observe(added.as_secs_f64());
+                let hold = Hold {
+                    lease,
+                    sender,
+                    idle: settings.request_timeout,
+                    on_end: None,
+                };
+                return Response::from_parts(parts, ReplyBody::upstream(body, hold));
+            }
+            Err(Failure::Unsent { request, why }) if !retried => {
+                retried = true;
+                let failed = lease.replica().clone();
+                tracing::debug!(replica = %failed.name, %why, "replica unreachable; trying another");
+                drop(lease);
+                lease = match backend
+                    .pool
+                    .acquire(settings.max_queue_wait, Some(&failed))
+                    .await
+                {
+                    Ok(lease) => lease,
+                    Err(_) => return closed(&backend, &name, &why, id),
+                };
+                upstream_request = *request;
+            }
+            Err(Failure::Unsent { why, .. }) | Err(Failure::Closed(why)) => {
+                return closed(&backend, &name, &why, id);
+            }
+            Err(Failure::Timeout) => {
+                let text = format!(
+                    "Request to service {name} timed out after {} ms",
+                    settings.request_timeout.as_millis()
+                );
+                return refuse(
+                    &backend,
+                    StatusCode::GATEWAY_TIMEOUT,
+                    text,
+                    "504: no answer before the request timeout",
+                    id,
+                );
+            }
+            Err(Failure::TooLarge) => return too_large(&backend, &name, limit, id),
+            Err(Failure::ClientGone) => {
+                let text = format!("The request body for service {name} could not be read");
+                return refuse(
+                    &backend,
+                    StatusCode::BAD_REQUEST,
+                    text,
+                    "400: the client's body failed",
+                    id,
+                );
+            }
+        }
+    }
+}
+
+fn unrouted(shared: &Shared, name: &str, text: String, id: &HeaderValue) -> Response<ReplyBody> {
+    shared.metrics.count_unrouted(name, 404);
+    tracing::warn!(
+        request_id = id.to_str().unwrap_or("-"),
+        status = 404,
+        "{text}"
+    );
+    local(StatusCode::NOT_FOUND, text)
+}
+
+fn too_large(backend: &Backend, name: &str, limit: u64, id: &HeaderValue) -> Response<ReplyBody> {
+    let text = format!("Request body for service {name} is larger than {limit} bytes");
+    refuse(
+        backend,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        text,
+        "413: body over --max-body-bytes",
+        id,
+    )
+}
+
+fn closed(backend: &Backend, name: &str, why: &str, id: &HeaderValue) -> Response<ReplyBody> {
+    let text = format!("Replica closed connection before replying for service {name}");
+    refuse(
+        backend,
+        StatusCode::BAD_GATEWAY,
+        text,
+        &format!("502: {why}"),
+        id,
+    )
+}
+
+fn refused_slot(
+    backend: &Backend,
+    name: &str,
+    refusal: Refusal,
+    wait: Duration,
+    id: &HeaderValue,
+) -> Response<ReplyBody> {
+    let (text, why) = match refusal {
+        Refusal::Overloaded => (
+            format!("Too many requests for service {name} (overloaded)"),
+            format!("503: every replica stayed busy for {} ms", wait.as_millis()),
+        ),
+        Refusal::NoReplicas => (
+            format!("No ready replicas for service {name}"),
+            "503: no ready replica".to_string(),
+        ),
+    };
+    refuse(backend, StatusCode::SERVICE_UNAVAILABLE, text, &why, id)
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scoring_paths_name_a_service_or_endpoint_and_a_model_path() {
+        assert_eq!(
+            parse("/api/v1/service/s1/score"),
+            Some((Target::Service("s1"), "/score"))
+        );
+        assert_eq!(
+            parse("/api/v1/endpoint/ep/swagger.json"),
+            Some((Target::Endpoint("ep"), "/swagger.json"))
+        );
+        for bad in [
+            "/",
+            "/api/v1/service/s1",
+            "/api/v1/service//score",
+            "/api/v1/service/s1/score/x",
+            "/api/v1/model/s1/score",
+            "/api/v2/service/s1/score",
+            "/api/v1/service/s1/other",
+        ] {
+            assert_eq!(parse(bad), None, "{bad}");
+        }
+    }
+}

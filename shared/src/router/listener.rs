@@ -1,0 +1,157 @@
+//! Accept loops: TCP with a 4096 backlog and `TCP_NODELAY`, TLS when asked, HTTP/1.1 with a
+//! header-read timeout (which in hyper also bounds keep-alive idle time), and a stop signal on
+//! which every connection finishes its current request and closes.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::time::Duration;
+
+use http::{Request, Response};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpListener, TcpSocket};
+use tokio::sync::{Notify, watch};
+use tokio_rustls::TlsAcceptor;
+
+use super::body::ReplyBody;
+
+/// Listen backlog: short SYN queues cost 1 s retries under bursts.
+const BACKLOG: u32 = 4096;
+
+/// Binds `addr` for listening.
+pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = match addr {
+        SocketAddr::V4(_) => TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => TcpSocket::new_v6()?,
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(BACKLOG)
+}
+
+/// Counts open connections so a drain can wait for the last one.
+#[derive(Debug, Default)]
+pub struct Connections {
+    open: AtomicUsize,
+    closed: Notify,
+}
+
+impl Connections {
+    /// Connections open now.
+    pub fn open(&self) -> usize {
+        self.open.load(SeqCst)
+    }
+
+    /// Waits until no connection is open.
+    pub async fn all_closed(&self) {
+        loop {
+            let notified = self.closed.notified();
+            if self.open() == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+struct Open(Arc<Connections>);
+
+impl Open {
+    fn new(connections: &Arc<Connections>) -> Self {
+        connections.open.fetch_add(1, SeqCst);
+        Self(connections.clone())
+    }
+}
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        self.0.open.fetch_sub(1, SeqCst);
+        self.0.closed.notify_waiters();
+    }
+}
+
+/// How a listener serves its connections.
+#[derive(Clone)]
+pub struct Serving {
+    /// TLS, for the HTTPS listener.
+    pub tls: Option<TlsAcceptor>,
+    /// Most time for a TLS handshake or a request head; also the keep-alive idle limit.
+    pub header_timeout: Duration,
+    /// Becomes true when connections must finish their current request and close.
+    pub stop: watch::Receiver<bool>,
+    /// Open connections.
+    pub connections: Arc<Connections>,
+}
+
+/// Accepts until `stop`, serving each connection with `handler(request, peer)`.
+pub async fn accept_loop<H, F>(listener: TcpListener, serving: Serving, handler: H)
+where
+    H: Fn(Request<Incoming>, SocketAddr) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Result<Response<ReplyBody>, std::convert::Infallible>> + Send + 'static,
+{
+    let mut stop = serving.stop.clone();
+    loop {
+        let accepted = tokio::select! {
+            _ = stop.wait_for(|s| *s) => return,
+            accepted = listener.accept() => accepted,
+        };
+        let (stream, peer) = match accepted {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                // Out of file descriptors and the like: back off instead of spinning.
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let open = Open::new(&serving.connections);
+        let (serving, handler) = (serving.clone(), handler.clone());
+        tokio::spawn(async move {
+            let _open = open;
+            let service = service_fn(move |request| handler(request, peer));
+            match &serving.tls {
+                None => serve(stream, service, &serving).await,
+                Some(acceptor) => {
+                    let handshake = acceptor.accept(stream);
+                    match tokio::time::timeout(serving.header_timeout, handshake).await {
+                        Ok(Ok(tls)) => serve(tls, service, &serving).await,
+                        Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                    }
+                }
+            }
+        });
+    }
+}
+
+async fn serve<I, S>(io: I, service: S, serving: &Serving)
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    S: hyper::service::HttpService<Incoming, ResBody = ReplyBody> + Send,
+    S::Future: Send + 'static,
+{
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(serving.header_timeout)
+        .keep_alive(true);
+    let connection = builder.serve_connection(TokioIo::new(io), service);
+    tokio::pin!(connection);
+    let mut stop = serving.stop.clone();
+    tokio::select! {
+        result = connection.as_mut() => {
+            if let Err(e) = result {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+            return;
+        }
+        _ = stop.wait_for(|s| *s) => connection.as_mut().graceful_shutdown(),
+    }
+    let _ = connection.await;
+}
