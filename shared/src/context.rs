@@ -53,6 +53,12 @@ impl Context {
             .await?)
     }
 
+    /// Where the Kubernetes client's configuration comes from (for a second client with other
+    /// timeouts, such as one for long-running watches).
+    pub fn kube_options(&self) -> &k8s::ClientOptions {
+        &self.kube_options
+    }
+
     /// Whether a kubeconfig is at hand (flag, `KUBECONFIG` or `~/.kube/config`), for checks that
     /// look inside the cluster only when they can.
     pub fn has_kubeconfig(&self) -> bool {

@@ -21,6 +21,10 @@
 //! - `fake_arm`: the fake ARM's own protocol (token, spec checks, paging).
 //! - `process`: the plugin as a process: help, exit codes, stderr, logs without secrets, and
 //!   dispatch through `kubectl aml fe`.
+//! - `router_*`: `kubectl aml fe serve` as a process against the fake API server, with scoring
+//!   replicas that are real local servers and curl/openssl as clients (`router_env` holds the
+//!   helpers): routes and answers, auth, limits and failures, discovery churn and traffic
+//!   splits under load, TLS and rotation, drain and start-up.
 
 mod attach;
 mod attach_arm;
@@ -48,4 +52,6 @@ mod fe_cleanup_failures;
 mod fe_status;
 mod kubectl;
 mod process;
+mod router_env;
+mod router_routes;
 mod scale;

@@ -6,6 +6,8 @@ pub mod bench;
 pub mod fake_arm;
 pub mod fake_kube;
 pub mod http_server;
+pub mod model_server;
+pub mod router;
 pub mod tls;
 
 use std::ffi::OsString;

@@ -7,7 +7,8 @@ use aml_core::cli::{DryRun, EXIT_CODES_HELP, KubeArgs, OutputArgs, parse_duratio
 use aml_core::k8s::Propagation;
 use clap::{Parser, Subcommand, ValueEnum};
 
-/// The azureml-fe objects in a cluster: see them, and clean them up safely before a re-attach
+/// The azureml-fe objects in a cluster: see them, clean them up safely before a re-attach, or run
+/// the router itself
 #[derive(Debug, Parser)]
 #[command(name = "kubectl-aml-fe", bin_name = "kubectl aml fe", version, after_help = EXIT_CODES_HELP)]
 pub struct Cli {
@@ -32,6 +33,17 @@ pub(crate) enum FeCommand {
     /// reported, not errors, so running it again finishes an interrupted cleanup.
     #[command(after_help = EXIT_CODES_HELP)]
     Cleanup(CleanupArgs),
+    /// Run the router: an open, azureml-fe compatible inference router for the model services
+    ///
+    /// Finds model pods through the API server (Deployments labelled isazuremlapp=true, in every
+    /// namespace or only -n), authenticates scoring requests with the services' keys or tokens,
+    /// queues them per service with per-replica slots, and forwards them to ready pods. With
+    /// --https it serves the certificate of the azuremlfessl Secret and picks up a rotated one
+    /// without a restart. Health, readiness and metrics are on --admin. SIGTERM drains: readiness
+    /// fails, requests in flight finish, and the process exits within --drain-timeout. The
+    /// contract with model pods (labels, annotations, keys Secret, ports) is in the README.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Serve(crate::serve::ServeArgs),
 }
 
 /// kubectl's `--cascade` values.

@@ -1,8 +1,10 @@
 //! `kubectl aml fe`: the azureml-fe objects in a cluster — `status` shows them, `cleanup` deletes
-//! them the way the Azure docs ask before a re-attach, without the ways scripts get it wrong.
+//! them the way the Azure docs ask before a re-attach, without the ways scripts get it wrong, and
+//! `serve` runs the router itself (`aml_core::router`).
 
 mod cleanup;
 mod cli;
+mod serve;
 mod status;
 
 use aml_core::Context;
@@ -28,6 +30,17 @@ impl Command for Cli {
                 let plan = args.plan()?;
                 cleanup::run(ctx.kube().await?, &plan, out).await
             }
+            FeCommand::Serve(args) => {
+                let options = args.plan(self.kube.namespace.clone(), self.kube.request_timeout)?;
+                serve::run(ctx, options, out).await
+            }
+        }
+    }
+
+    fn worker_threads(&self) -> Option<usize> {
+        match &self.command {
+            FeCommand::Serve(args) => Some(args.workers()),
+            _ => None,
         }
     }
 }

@@ -38,6 +38,12 @@ pub trait Command: clap::Parser {
 
     /// Does the work; errors are reported by the caller, never printed here.
     fn run(self, ctx: &Context, out: &mut Printer) -> impl Future<Output = anyhow::Result<()>>;
+
+    /// Worker threads for the async runtime: `None` (the default) runs on the main thread, which
+    /// is all a command that waits on a few requests needs; a server asks for its cores.
+    fn worker_threads(&self) -> Option<usize> {
+        None
+    }
 }
 
 /// The whole life of a plugin process: returns the exit code for `main` to return.
@@ -56,10 +62,15 @@ pub fn main<C: Command>() -> std::process::ExitCode {
     let no_color = output.no_color || env.no_color;
     init_tracing(output.verbose, env.rust_log.as_deref(), no_color);
     let mut printer = Printer::stdio(output.output, no_color);
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let mut builder = match cli.worker_threads() {
+        Some(threads) if threads > 1 => {
+            let mut builder = tokio::runtime::Builder::new_multi_thread();
+            builder.worker_threads(threads);
+            builder
+        }
+        _ => tokio::runtime::Builder::new_current_thread(),
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("error: failed to start the async runtime: {e}");
@@ -164,7 +175,8 @@ fn init_tracing(verbose: u8, rust_log: Option<&str>, no_color: bool) {
     let filter = match (rust_log, verbose) {
         (Some(filter), _) => filter.to_string(),
         // kube logs failed requests at ERROR; we report every error ourselves, so only with -v.
-        (None, 0) => "warn,kube_client=off".into(),
+        // The router is a server: its start, certificate and drain lines are worth seeing.
+        (None, 0) => "warn,aml_core::router=info,kube_client=off".into(),
         (None, 1) => {
             "warn,aml_core=debug,kubectl_aml=debug,kube_client=debug,azure_identity=debug".into()
         }

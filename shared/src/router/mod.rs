@@ -64,6 +64,24 @@ pub struct Options {
     pub header_timeout: Duration,
     /// Most time from SIGTERM to exit.
     pub drain_timeout: Duration,
+    /// Most time for the start-up check of the API server.
+    pub api_timeout: Duration,
+}
+
+/// Completes on SIGTERM (Kubernetes stopping the pod) or Ctrl-C.
+pub async fn termination() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
 }
 
 /// Readiness and drain state.

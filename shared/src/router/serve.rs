@@ -45,7 +45,7 @@ pub async fn serve(
     listening: impl FnOnce(&Listening),
 ) -> Result<()> {
     raise_open_files_limit();
-    check_api_server(&client, options.namespace.as_deref()).await?;
+    check_api_server(&client, options.namespace.as_deref(), options.api_timeout).await?;
     let bind = |addr: SocketAddr| {
         listener::bind(addr).map_err(|e| {
             Error::failed(
@@ -156,13 +156,25 @@ async fn drain(shared: &Shared, stop: &watch::Sender<bool>, connections: &Connec
 }
 
 /// Fails with the API server's own error when it cannot be reached or refuses to list.
-async fn check_api_server(client: &kube::Client, namespace: Option<&str>) -> Result<()> {
+async fn check_api_server(
+    client: &kube::Client,
+    namespace: Option<&str>,
+    timeout: Duration,
+) -> Result<()> {
     let api: Api<Deployment> = match namespace {
         Some(ns) => Api::namespaced(client.clone(), ns),
         None => Api::all(client.clone()),
     };
     let params = ListParams::default().labels("isazuremlapp=true").limit(1);
-    api.list(&params).await.map_err(|e| {
+    let listed = tokio::time::timeout(timeout, api.list(&params))
+        .await
+        .map_err(|_| {
+            Error::from(k8s::Error::Timeout {
+                what: "the API server to list model Deployments".into(),
+                after: timeout,
+            })
+        })?;
+    listed.map_err(|e| {
         let target = Target {
             kind: "deployment".into(),
             resource: Kind::DEPLOYMENT.resource(),

@@ -83,6 +83,7 @@ pub static KINDS: &[KindDef] = &[
     def("", "v1", "ConfigMap", "configmaps", true, &["cm"], &[]),
     def("", "v1", "Pod", "pods", true, &["po"], &["status"]),
     def("", "v1", "Endpoints", "endpoints", true, &["ep"], &[]),
+    def("", "v1", "Event", "events", true, &["ev"], &[]),
     def("apps", "v1", "Deployment", "deployments", true, &["deploy"], &["scale", "status"]),
     def(RBAC, "v1", "ClusterRole", "clusterroles", false, &[], &[]),
     def(RBAC, "v1", "ClusterRoleBinding", "clusterrolebindings", false, &[], &[]),

@@ -263,6 +263,34 @@ impl FakeKube {
             .expect("update");
     }
 
+    /// Changes a stored object's `status` as its controller or kubelet would (through the status
+    /// subresource: resourceVersion bump, watch event).
+    pub fn update_status(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+        change: impl FnOnce(&mut Value),
+    ) {
+        let kind = kinds::find_kind(api_version, kind).expect("a served kind");
+        let mut store = self.shared.store.lock().expect("store");
+        let mut object = store
+            .get(kind, namespace, name)
+            .expect("object to update")
+            .clone();
+        change(&mut object);
+        store
+            .replace(
+                kind,
+                namespace,
+                name,
+                object,
+                Write::by(Ownership::Update("test-kubelet")).through(Some("status")),
+            )
+            .expect("update status");
+    }
+
     /// Deletes an object out of band (background propagation), as another client would.
     pub fn delete(&self, api_version: &str, kind: &str, namespace: &str, name: &str) {
         let kind = kinds::find_kind(api_version, kind).expect("a served kind");
