@@ -52,6 +52,8 @@ mod fe_cleanup_failures;
 mod fe_status;
 mod kubectl;
 mod process;
+mod router_auth;
 mod router_env;
 mod router_routes;
+mod router_tokens;
 mod scale;
