@@ -54,6 +54,7 @@ mod kubectl;
 mod process;
 mod router_auth;
 mod router_env;
+mod router_limits;
 mod router_routes;
 mod router_tokens;
 mod scale;

@@ -148,17 +148,14 @@ pub fn curl(args: &[&str]) -> Curled {
 
 /// `curl -X POST` with the primary key and a small JSON body, plus `extra` arguments.
 pub fn score(url: &str, extra: &[&str]) -> Curled {
+    post(url, r#"{"data":[[1,2,3]]}"#, extra)
+}
+
+/// `curl -X POST --data-binary <data>` with the primary key (`data` may be `@file`).
+pub fn post(url: &str, data: &str, extra: &[&str]) -> Curled {
     let auth = format!("Authorization: Bearer {PRIMARY}");
-    let mut args = vec![
-        "-X",
-        "POST",
-        "-H",
-        &auth,
-        "-H",
-        "Content-Type: application/json",
-        "-d",
-        r#"{"data":[[1,2,3]]}"#,
-    ];
+    let json = "Content-Type: application/json";
+    let mut args = vec!["-X", "POST", "-H", &auth, "-H", json, "--data-binary", data];
     args.extend_from_slice(extra);
     args.push(url);
     curl(&args)

@@ -34,6 +34,8 @@ pub struct Seen {
     pub body_bytes: AtomicUsize,
     /// The headers of the last scoring request, lower-case names.
     pub last_headers: Mutex<Vec<(String, String)>>,
+    /// The `x-request-id` of every scoring request, in the order they arrived.
+    pub arrived: Mutex<Vec<String>>,
 }
 
 /// A running replica.
@@ -177,6 +179,10 @@ async fn answer(
     let drop_connection = header(&request, "x-test-drop").is_some();
     let query = request.uri().query().unwrap_or("").to_string();
     let request_id = header(&request, "x-request-id").unwrap_or("").to_string();
+    seen.arrived
+        .lock()
+        .expect("arrived")
+        .push(request_id.clone());
     let mut body = request.into_body();
     let mut bytes = 0usize;
     while let Some(frame) = body.frame().await {

@@ -207,22 +207,22 @@ impl Collector for PoolCollector {
         type Pick = fn(&super::slots::Counts) -> f64;
         let series: [(&str, &str, Pick); 4] = [
             (
-                "azureml_fe_busy_replicas",
+                "busy_replicas",
                 "Replicas' worth of in-flight requests (in flight / slots per replica)",
                 |c| c.busy,
             ),
             (
-                "azureml_fe_inflight_requests",
+                "inflight_requests",
                 "Requests being served by replicas",
                 |c| f64::from(c.inflight),
             ),
             (
-                "azureml_fe_queued_requests",
+                "queued_requests",
                 "Requests waiting in the router for a free slot",
                 |c| f64::from(c.queued),
             ),
             (
-                "azureml_fe_ready_replicas",
+                "ready_replicas",
                 "Ready replicas the router sends requests to",
                 |c| f64::from(c.ready),
             ),
@@ -234,5 +234,55 @@ impl Collector for PoolCollector {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::router::backend::{Backend, Config};
+    use crate::router::contract::Settings;
+    use crate::router::slots::Replica;
+
+    #[test]
+    fn answers_latencies_and_pool_gauges_are_exported_under_the_azureml_fe_prefix() {
+        let table: Arc<RwLock<Arc<Table>>> = Arc::default();
+        let metrics = Metrics::with_table(table.clone());
+        let key = BackendKey {
+            namespace: "ws1".into(),
+            app: App::Service("s".into()),
+        };
+        let config = Config {
+            deployment: "s".into(),
+            settings: Settings::defaults("s", &key.app),
+        };
+        let backend = Backend::new(key.clone(), config, metrics.backend(&key));
+        backend
+            .pool
+            .set_ready(vec![Replica::new("s-0".into(), ([127, 0, 0, 1], 1).into())]);
+        *table.write().unwrap() = Arc::new(Table::build(vec![backend.clone()]).0);
+        backend.metrics.count(200);
+        backend.metrics.added.observe(0.001);
+        metrics.count_unrouted("nope", 404);
+
+        let text = metrics.render();
+        let labels = r#"{namespace="ws1",service="s",deployment=""}"#;
+        for line in [
+            format!(
+                r#"azureml_fe_requests_total{{namespace="ws1",service="s",deployment="",code="200"}} 1"#
+            ),
+            r#"azureml_fe_requests_total{namespace="",service="nope",deployment="",code="404"} 1"#
+                .to_string(),
+            format!("azureml_fe_added_seconds_count{labels} 1"),
+            format!("azureml_fe_ready_replicas{labels} 1"),
+            format!("azureml_fe_queued_requests{labels} 0"),
+            format!("azureml_fe_busy_replicas{labels} 0"),
+            format!("azureml_fe_inflight_requests{labels} 0"),
+        ] {
+            assert!(
+                text.lines().any(|l| l.starts_with(&line)),
+                "no `{line}` in:\n{text}"
+            );
+        }
     }
 }
