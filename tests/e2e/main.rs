@@ -58,5 +58,6 @@ mod router_env;
 mod router_limits;
 mod router_load;
 mod router_routes;
+mod router_tls;
 mod router_tokens;
 mod scale;
