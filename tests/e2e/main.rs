@@ -57,6 +57,7 @@ mod router_churn;
 mod router_env;
 mod router_limits;
 mod router_load;
+mod router_process;
 mod router_routes;
 mod router_tls;
 mod router_tokens;

@@ -42,16 +42,27 @@ async fn readiness_churn_terminating_and_new_pods_under_load_fail_no_request() {
     }
 
     // A terminating pod (deletionTimestamp set, still Ready) gets no new requests.
-    ctx.kube.update("v1", "Pod", "ws1", "churn-0", |p| p["metadata"]["finalizers"] = json!(["tests/hold"]));
+    ctx.kube.update("v1", "Pod", "ws1", "churn-0", |p| {
+        p["metadata"]["finalizers"] = json!(["tests/hold"])
+    });
     ctx.kube.delete("v1", "Pod", "ws1", "churn-0");
     pause(300).await;
     let before = replicas[0].requests();
     pause(500).await;
-    assert_eq!(replicas[0].requests(), before, "the terminating pod took new requests");
+    assert_eq!(
+        replicas[0].requests(),
+        before,
+        "the terminating pod took new requests"
+    );
 
     // A new pod takes requests within a second of turning Ready.
     let newcomer = ModelServer::start("churn-3");
-    ctx.kube.seed([router::pod_of(&deployment, "churn-3", newcomer.port(), false)]);
+    ctx.kube.seed([router::pod_of(
+        &deployment,
+        "churn-3",
+        newcomer.port(),
+        false,
+    )]);
     pause(300).await;
     assert_eq!(newcomer.requests(), 0, "not before it is Ready");
     let ready_at = Instant::now();
@@ -60,11 +71,19 @@ async fn readiness_churn_terminating_and_new_pods_under_load_fail_no_request() {
         pause(5).await;
     }
     let took = ready_at.elapsed();
-    assert!(took < Duration::from_secs(1), "the new pod's first request came {took:?} after Ready");
+    assert!(
+        took < Duration::from_secs(1),
+        "the new pod's first request came {took:?} after Ready"
+    );
 
     stop.store(true, SeqCst);
     let report = running.await.unwrap();
-    assert!(report.failures.is_empty(), "{} failed: {:?}", report.failures.len(), &report.failures[..report.failures.len().min(5)]);
+    assert!(
+        report.failures.is_empty(),
+        "{} failed: {:?}",
+        report.failures.len(),
+        &report.failures[..report.failures.len().min(5)]
+    );
     assert!(report.ok > 100, "{report:?}");
     for name in ["churn-1", "churn-2", "churn-3"] {
         assert!(report.by_replica.contains_key(name), "{report:?}");
@@ -75,8 +94,20 @@ async fn readiness_churn_terminating_and_new_pods_under_load_fail_no_request() {
 async fn a_90_10_split_holds_over_2000_requests_and_the_header_overrides_it() {
     let ctx = cluster();
     let wide = [("kubectl-aml.io/max-concurrent-requests", "16")];
-    let _blue = v2_deployment(&ctx, "ep1", "blue", 1, &[wide[0], ("kubectl-aml.io/traffic", "90")]);
-    let _green = v2_deployment(&ctx, "ep1", "green", 1, &[wide[0], ("kubectl-aml.io/traffic", "10")]);
+    let _blue = v2_deployment(
+        &ctx,
+        "ep1",
+        "blue",
+        1,
+        &[wide[0], ("kubectl-aml.io/traffic", "90")],
+    );
+    let _green = v2_deployment(
+        &ctx,
+        "ep1",
+        "green",
+        1,
+        &[wide[0], ("kubectl-aml.io/traffic", "10")],
+    );
     let router_process = start(&ctx, &[]);
     let url = format!("http://{}/api/v1/endpoint/ep1/score", router_process.http);
 
@@ -88,6 +119,13 @@ async fn a_90_10_split_holds_over_2000_requests_and_the_header_overrides_it() {
     // The spec asks for ±5 %; smooth weighted round robin makes it exact.
     assert!((198..=202).contains(&green), "green took {green} of 2000");
 
-    let pinned = Load::new(&url, 4).header("azureml-model-deployment", "green").run_count(200).await;
-    assert_eq!(pinned.by_replica.get("ep1-green-0"), Some(&200), "{pinned:?}");
+    let pinned = Load::new(&url, 4)
+        .header("azureml-model-deployment", "green")
+        .run_count(200)
+        .await;
+    assert_eq!(
+        pinned.by_replica.get("ep1-green-0"),
+        Some(&200),
+        "{pinned:?}"
+    );
 }

@@ -41,7 +41,10 @@ impl Load {
         aml_core::init_crypto();
         Self {
             url: url.to_string(),
-            headers: vec![("authorization".into(), format!("Bearer {}", crate::router_env::PRIMARY))],
+            headers: vec![(
+                "authorization".into(),
+                format!("Bearer {}", crate::router_env::PRIMARY),
+            )],
             workers,
             count: None,
             client: reqwest::Client::builder()
@@ -64,7 +67,8 @@ impl Load {
         let sent = Arc::new(AtomicUsize::new(0));
         let mut tasks = Vec::new();
         for _ in 0..self.workers {
-            let (load, stop, report, sent) = (self.clone(), stop.clone(), report.clone(), sent.clone());
+            let (load, stop, report, sent) =
+                (self.clone(), stop.clone(), report.clone(), sent.clone());
             tasks.push(tokio::spawn(async move {
                 while !stop.load(SeqCst) {
                     if let Some(count) = load.count
@@ -102,7 +106,10 @@ impl Load {
         for task in tasks {
             task.await.expect("load worker");
         }
-        Arc::try_unwrap(report).ok().expect("workers done").into_inner()
+        Arc::try_unwrap(report)
+            .ok()
+            .expect("workers done")
+            .into_inner()
     }
 
     /// Runs until `count` requests were answered.

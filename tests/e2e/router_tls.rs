@@ -22,7 +22,11 @@ fn read(name: &str) -> String {
 
 /// The azureml-fe TLS Secret with this certificate chain and key.
 fn tls_secret(chain: &str, key: &str) -> serde_json::Value {
-    secret("default", "azuremlfessl", &[("cert.pem", chain), ("key.pem", key)])
+    secret(
+        "default",
+        "azuremlfessl",
+        &[("cert.pem", chain), ("key.pem", key)],
+    )
 }
 
 fn ec_chain() -> String {
@@ -45,7 +49,13 @@ fn fingerprint_of_pem(pem: &str) -> String {
 /// The fingerprint of the certificate the router serves now, as openssl s_client sees it.
 fn served(router: &RouterProcess) -> String {
     let out = Command::new("openssl")
-        .args(["s_client", "-connect", &router.https.unwrap().to_string(), "-servername", HOST])
+        .args([
+            "s_client",
+            "-connect",
+            &router.https.unwrap().to_string(),
+            "-servername",
+            HOST,
+        ])
         .stdin(Stdio::null())
         .stderr(Stdio::null())
         .output()
@@ -67,9 +77,13 @@ fn https_curl(router: &RouterProcess, tls: &[&str]) -> Curled {
 fn https_serves_the_tls_secret_over_tls_1_2_and_1_3_with_a_verifiable_chain() {
     let ctx = cluster();
     let _replicas = v1_service(&ctx, "sentiment", 1, &[]);
-    ctx.kube.seed([tls_secret(&read("rsa-chain.crt"), &read("rsa.key"))]);
+    ctx.kube
+        .seed([tls_secret(&read("rsa-chain.crt"), &read("rsa.key"))]);
     let router = start(&ctx, &["--https", "127.0.0.1:0"]);
-    for versions in [["--tlsv1.2", "--tls-max", "1.2"], ["--tlsv1.3", "--tls-max", "1.3"]] {
+    for versions in [
+        ["--tlsv1.2", "--tls-max", "1.2"],
+        ["--tlsv1.3", "--tls-max", "1.3"],
+    ] {
         let answer = https_curl(&router, &versions);
         assert_eq!(answer.status, 200, "{versions:?}: {answer:?}");
         assert_eq!(answer.json()["replica"], "sentiment-0");
@@ -85,11 +99,20 @@ fn without_its_certificate_the_router_is_not_ready_and_a_tls_type_secret_serves_
     let _replicas = v1_service(&ctx, "sentiment", 1, &[]);
     let router = RouterProcess::spawn(FE, &ctx.kubeconfig, &["--https", "127.0.0.1:0"]);
     eventually(Duration::from_secs(5), "the missing Secret logged", || {
-        router.log().contains("TLS Secret default/azuremlfessl does not exist")
+        router
+            .log()
+            .contains("TLS Secret default/azuremlfessl does not exist")
     });
-    assert_eq!(router.admin_get("/readyz"), (503, "not ready: no TLS certificate loaded yet\n".into()));
+    assert_eq!(
+        router.admin_get("/readyz"),
+        (503, "not ready: no TLS certificate loaded yet\n".into())
+    );
     // cert-manager's layout: type kubernetes.io/tls with tls.crt and tls.key.
-    let mut object = secret("default", "azuremlfessl", &[("tls.crt", &ec_chain()), ("tls.key", &read("ec.key"))]);
+    let mut object = secret(
+        "default",
+        "azuremlfessl",
+        &[("tls.crt", &ec_chain()), ("tls.key", &read("ec.key"))],
+    );
     object["type"] = json!("kubernetes.io/tls");
     ctx.kube.seed([object]);
     router.wait_ready(Duration::from_secs(5));
@@ -99,11 +122,23 @@ fn without_its_certificate_the_router_is_not_ready_and_a_tls_type_secret_serves_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rotation_under_load_reaches_new_handshakes_within_5s_and_fails_no_request() {
     let ctx = cluster();
-    let _replicas = v1_service(&ctx, "sentiment", 2, &[("kubectl-aml.io/max-concurrent-requests", "8")]);
-    ctx.kube.seed([tls_secret(&read("rsa-chain.crt"), &read("rsa.key"))]);
+    let _replicas = v1_service(
+        &ctx,
+        "sentiment",
+        2,
+        &[("kubectl-aml.io/max-concurrent-requests", "8")],
+    );
+    ctx.kube
+        .seed([tls_secret(&read("rsa-chain.crt"), &read("rsa.key"))]);
     let router = start(&ctx, &["--https", "127.0.0.1:0"]);
     let https = router.https.unwrap();
-    let mut load = Load::new(&format!("https://{HOST}:{}/api/v1/service/sentiment/score", https.port()), 6);
+    let mut load = Load::new(
+        &format!(
+            "https://{HOST}:{}/api/v1/service/sentiment/score",
+            https.port()
+        ),
+        6,
+    );
     let root = reqwest::Certificate::from_pem(read("root.crt").as_bytes()).unwrap();
     load.client = reqwest::Client::builder()
         .add_root_certificate(root)
@@ -118,27 +153,42 @@ async fn a_rotation_under_load_reaches_new_handshakes_within_5s_and_fails_no_req
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     let new = fingerprint_of_pem(&read("ec.crt"));
-    ctx.kube.update("v1", "Secret", "default", "azuremlfessl", |s| {
-        s["data"] = tls_secret(&ec_chain(), &read("ec.key"))["data"].clone();
-    });
+    ctx.kube
+        .update("v1", "Secret", "default", "azuremlfessl", |s| {
+            s["data"] = tls_secret(&ec_chain(), &read("ec.key"))["data"].clone();
+        });
     let rotated = Instant::now();
     while served(&router) != new {
-        assert!(rotated.elapsed() < Duration::from_secs(5), "the new certificate is not served after 5 s");
+        assert!(
+            rotated.elapsed() < Duration::from_secs(5),
+            "the new certificate is not served after 5 s"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
     stop.store(true, SeqCst);
     let report = running.await.unwrap();
-    assert!(report.failures.is_empty(), "{:?}", &report.failures[..report.failures.len().min(5)]);
+    assert!(
+        report.failures.is_empty(),
+        "{:?}",
+        &report.failures[..report.failures.len().min(5)]
+    );
     assert!(report.ok > 50, "{report:?}");
 
     // A key that does not match is refused; the rotated certificate stays.
-    ctx.kube.update("v1", "Secret", "default", "azuremlfessl", |s| {
-        s["data"] = tls_secret(&read("rsa-chain.crt"), &read("other.key"))["data"].clone();
-    });
+    ctx.kube
+        .update("v1", "Secret", "default", "azuremlfessl", |s| {
+            s["data"] = tls_secret(&read("rsa-chain.crt"), &read("other.key"))["data"].clone();
+        });
     eventually(Duration::from_secs(5), "the bad pair refused", || {
-        router.log().contains("refused; the certificate served before stays")
+        router
+            .log()
+            .contains("refused; the certificate served before stays")
     });
     assert_eq!(served(&router), new);
-    assert!(router.log().contains("does not belong to the certificate"), "{}", router.log());
+    assert!(
+        router.log().contains("does not belong to the certificate"),
+        "{}",
+        router.log()
+    );
 }

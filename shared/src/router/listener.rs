@@ -114,19 +114,48 @@ where
         let (serving, handler) = (serving.clone(), handler.clone());
         tokio::spawn(async move {
             let _open = open;
-            let service = service_fn(move |request| handler(request, peer));
-            match &serving.tls {
-                None => serve(stream, service, &serving).await,
-                Some(acceptor) => {
-                    let handshake = acceptor.accept(stream);
-                    match tokio::time::timeout(serving.header_timeout, handshake).await {
-                        Ok(Ok(tls)) => serve(tls, service, &serving).await,
-                        Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
-                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+            // A connection costs hyper (or rustls) ~17 KiB of buffers once polled; one that has
+            // sent nothing yet costs only its socket. Wait for its first bytes, within the header
+            // timeout, before setting either up: idle or slow-loris connections stay cheap.
+            // (`readable()` may wake spuriously on a new socket; `peek` waits for a real byte.)
+            let mut stop = serving.stop.clone();
+            let mut first = [0u8; 1];
+            tokio::select! {
+                peeked = tokio::time::timeout(serving.header_timeout, stream.peek(&mut first)) => {
+                    if !matches!(peeked, Ok(Ok(n)) if n > 0) {
+                        tracing::debug!(%peer, "connection sent nothing within the header timeout");
+                        return;
                     }
                 }
+                _ = stop.wait_for(|s| *s) => return,
             }
+            // The handshake and hyper's connection live in their own allocation, made only now:
+            // inline, they would size every idle connection's task (kilobytes).
+            Box::pin(connection(stream, peer, serving, handler)).await;
         });
+    }
+}
+
+async fn connection<H, F>(
+    stream: tokio::net::TcpStream,
+    peer: SocketAddr,
+    serving: Serving,
+    handler: H,
+) where
+    H: Fn(Request<Incoming>, SocketAddr) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Result<Response<ReplyBody>, std::convert::Infallible>> + Send + 'static,
+{
+    let service = service_fn(move |request| handler(request, peer));
+    match &serving.tls {
+        None => serve(stream, service, &serving).await,
+        Some(acceptor) => {
+            let handshake = acceptor.accept(stream);
+            match tokio::time::timeout(serving.header_timeout, handshake).await {
+                Ok(Ok(tls)) => serve(tls, service, &serving).await,
+                Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+                Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+            }
+        }
     }
 }
 

@@ -1,0 +1,228 @@
+//! The router as a process: SIGTERM drains (readiness fails, requests in flight finish, exit
+//! within --drain-timeout), start-up failures exit with the documented codes and hints, and
+//! 10 000 idle connections cost a bounded few KiB each.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use aml_tests::router::RouterProcess;
+
+use crate::router_env::*;
+
+#[test]
+fn sigterm_fails_readiness_finishes_requests_in_flight_and_exits_0() {
+    let ctx = cluster();
+    // Three replicas busy with slow requests, a fourth free for a request during the drain.
+    let _replicas = v1_service(&ctx, "sentiment", 4, &[]);
+    let mut router = start(&ctx, &["--drain-timeout", "20s"]);
+    let url = score_url(&router, "sentiment");
+    let started = Instant::now();
+    std::thread::scope(|s| {
+        let in_flight: Vec<_> = (0..3)
+            .map(|_| s.spawn(|| score(&url, &["-H", "x-test-delay-ms: 1500"])))
+            .collect();
+        std::thread::sleep(Duration::from_millis(300));
+        router.terminate();
+        eventually(Duration::from_secs(2), "readiness fails", || {
+            router.admin_get("/readyz").0 == 503
+        });
+        assert_eq!(
+            router.admin_get("/readyz").1,
+            "not ready: draining: shutting down\n"
+        );
+        // Until the load balancer has moved away, new requests are still served.
+        assert_eq!(score(&url, &[]).status, 200);
+        for request in in_flight {
+            let answer = request.join().unwrap();
+            assert_eq!(answer.status, 200, "{answer:?}");
+        }
+    });
+    let code = router.wait_exit(Duration::from_secs(20));
+    assert_eq!(code, Some(0), "{}", router.log());
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
+    let log = router.log();
+    assert!(
+        log.contains("draining: readiness fails") && log.contains("drained; stopped"),
+        "{log}"
+    );
+    assert!(
+        TcpStream::connect(router.http).is_err(),
+        "nothing listens after exit"
+    );
+}
+
+#[test]
+fn a_request_that_never_ends_cannot_hold_the_drain_past_its_timeout() {
+    let ctx = cluster();
+    let _replicas = v1_service(&ctx, "sentiment", 1, &[]);
+    let mut router = start(&ctx, &["--drain-timeout", "2s"]);
+    let url = score_url(&router, "sentiment");
+    std::thread::scope(|s| {
+        let hung = s.spawn(|| {
+            curl(&[
+                "-H",
+                &format!("Authorization: Bearer {PRIMARY}"),
+                "-H",
+                "x-test-hang: 1",
+                &url,
+            ])
+        });
+        std::thread::sleep(Duration::from_millis(300));
+        let terminated = Instant::now();
+        router.terminate();
+        let code = router.wait_exit(Duration::from_secs(10));
+        let took = terminated.elapsed();
+        assert_eq!(code, Some(0));
+        assert!(
+            took < Duration::from_secs(4),
+            "exited {took:?} after SIGTERM with a 2 s drain timeout"
+        );
+        drop(hung.join());
+    });
+    assert!(
+        router
+            .log()
+            .contains("drain timeout (2s) passed with requests in flight"),
+        "{}",
+        router.log()
+    );
+}
+
+fn run(args: &[&str], kubeconfig: &std::path::Path) -> (i32, String) {
+    let out = Command::new(FE)
+        .args(args)
+        .env("KUBECONFIG", kubeconfig)
+        .output()
+        .expect("run the fe plugin");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+#[test]
+fn bad_flags_and_unusable_addresses_exit_with_a_hint() {
+    let ctx = cluster();
+    let (code, err) = run(&["serve", "--http", "8080"], &ctx.kubeconfig);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("invalid address `8080`: use host:port, like 0.0.0.0:8080"),
+        "{err}"
+    );
+    let (code, err) = run(
+        &[
+            "serve",
+            "--http",
+            "127.0.0.1:7000",
+            "--admin",
+            "127.0.0.1:7000",
+        ],
+        &ctx.kubeconfig,
+    );
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("--admin and --http both ask for 127.0.0.1:7000") && err.contains("hint:"),
+        "{err}"
+    );
+    let (code, err) = run(&["serve", "--drain-timeout", "0"], &ctx.kubeconfig);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("--drain-timeout must be greater than 0"),
+        "{err}"
+    );
+    let (code, _) = run(&["serve", "--max-body-bytes", "0"], &ctx.kubeconfig);
+    assert_eq!(code, 2);
+
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let (code, err) = run(
+        &["serve", "--http", &addr, "--admin", "127.0.0.1:0"],
+        &ctx.kubeconfig,
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains(&format!("cannot listen on {addr}"))
+            && err.contains("hint: choose a free address"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_unreachable_api_server_at_start_exits_with_the_kube_error() {
+    let ctx = cluster();
+    let dead = ctx.dir.path().join("dead-kubeconfig");
+    let text = std::fs::read_to_string(&ctx.kubeconfig).unwrap();
+    let port = ctx.kube.url().rsplit(':').next().unwrap().to_string();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let free = listener.local_addr().unwrap().port();
+    drop(listener);
+    std::fs::write(&dead, text.replace(&port, &free.to_string())).unwrap();
+    let started = Instant::now();
+    let (code, err) = run(
+        &["serve", "--http", "127.0.0.1:0", "--admin", "127.0.0.1:0"],
+        &dead,
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(err.starts_with("error: ") && err.contains("hint:"), "{err}");
+    assert!(err.contains("deployments"), "names what it tried: {err}");
+    assert!(started.elapsed() < Duration::from_secs(15));
+
+    // An API server that never answers: --request-timeout bounds the start-up check (exit 5).
+    ctx.kube.hang_next("GET", "/apis/apps/v1/deployments*", 1);
+    let (code, err) = run(
+        &[
+            "serve",
+            "--http",
+            "127.0.0.1:0",
+            "--admin",
+            "127.0.0.1:0",
+            "--request-timeout",
+            "1s",
+        ],
+        &ctx.kubeconfig,
+    );
+    assert_eq!(code, 5, "{err}");
+    assert!(err.contains("timed out after 1s"), "{err}");
+}
+
+#[test]
+fn ten_thousand_idle_connections_cost_a_few_kib_each() {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    let (_, hard) = getrlimit(Resource::RLIMIT_NOFILE).unwrap();
+    let _ = setrlimit(Resource::RLIMIT_NOFILE, hard, hard);
+    let count = 10_000usize.min(hard as usize - 200);
+    let ctx = cluster();
+    let _replicas = v1_service(&ctx, "sentiment", 1, &[]);
+    let router = start(&ctx, &["--header-timeout", "60s"]);
+    assert_eq!(score(&score_url(&router, "sentiment"), &[]).status, 200);
+    let before = rss_kib(router.pid());
+    let connections: Vec<TcpStream> = (0..count)
+        .map(|_| TcpStream::connect(router.http).expect("connect"))
+        .collect();
+    eventually(Duration::from_secs(20), "all accepted", || {
+        open_sockets(&router) >= count
+    });
+    let per_connection = (rss_kib(router.pid()).saturating_sub(before) as f64) / count as f64;
+    assert!(
+        per_connection < 8.0,
+        "{per_connection:.1} KiB per idle connection"
+    );
+    assert_eq!(
+        score(&score_url(&router, "sentiment"), &[]).status,
+        200,
+        "still serving"
+    );
+    drop(connections);
+}
+
+fn open_sockets(router: &RouterProcess) -> usize {
+    std::fs::read_dir(format!("/proc/{}/fd", router.pid()))
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
