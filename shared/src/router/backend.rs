@@ -45,9 +45,14 @@ pub struct Backend {
     pub metrics: BackendMetrics,
 }
 
-/// Why a request was not let in (for the log; the client sees 401).
+/// Why a request was not let in (for the log).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Denied(pub String);
+pub enum Denied {
+    /// The credential is missing or wrong, or the service's keys are unusable: 401.
+    Unauthorized(String),
+    /// The service's keys have not been read yet: it is not ready (503), the caller's key may be fine.
+    KeysPending(String),
+}
 
 impl Backend {
     /// A backend with no replicas yet.
@@ -82,6 +87,12 @@ impl Backend {
         true
     }
 
+    /// Whether a key-auth service is still waiting for its keys Secret's first read.
+    pub fn keys_pending(&self) -> bool {
+        self.config().settings.auth == AuthMode::Key
+            && *self.keys.read().unwrap_or_else(|e| e.into_inner()) == KeyState::Pending
+    }
+
     /// Sets the keys (or why there are none); true if that changed.
     pub fn set_keys(&self, keys: KeyState) -> bool {
         let mut current = self.keys.write().unwrap_or_else(|e| e.into_inner());
@@ -106,7 +117,8 @@ impl Backend {
         token_keys: Option<&TokenKeys>,
         now: i64,
     ) -> Result<(), Denied> {
-        let credential = || bearer(headers).ok_or_else(|| Denied("no bearer credential".into()));
+        let credential =
+            || bearer(headers).ok_or_else(|| Denied::Unauthorized("no bearer credential".into()));
         match settings.auth {
             AuthMode::None => Ok(()),
             AuthMode::Key => {
@@ -114,26 +126,100 @@ impl Backend {
                 match &*keys {
                     KeyState::Loaded(keys) => match keys.accepts(credential()?) {
                         true => Ok(()),
-                        false => Err(Denied("the key is not the primary or secondary key".into())),
+                        false => Err(Denied::Unauthorized(
+                            "the key is not the primary or secondary key".into(),
+                        )),
                     },
-                    KeyState::Pending => Err(Denied(format!(
+                    KeyState::Pending => Err(Denied::KeysPending(format!(
                         "the keys Secret `{}` has not been read yet",
                         settings.keys_secret
                     ))),
-                    KeyState::Unusable(why) => Err(Denied(why.clone())),
+                    KeyState::Unusable(why) => Err(Denied::Unauthorized(why.clone())),
                 }
             }
             AuthMode::Token => {
                 let keys = token_keys.filter(|k| !k.is_empty()).ok_or_else(|| {
-                    Denied("token auth, but no token keys are loaded (--token-keys-secret)".into())
+                    Denied::Unauthorized(
+                        "token auth, but no token keys are loaded (--token-keys-secret)".into(),
+                    )
                 })?;
                 let audience = settings
                     .token_audience
                     .as_deref()
                     .unwrap_or_else(|| self.public_name());
                 keys.verify(credential()?, audience, now)
-                    .map_err(|e| Denied(e.to_string()))
+                    .map_err(|e| Denied::Unauthorized(e.to_string()))
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::router::metrics::Metrics;
+
+    fn backend(auth: AuthMode) -> (Arc<Backend>, Settings) {
+        let key = BackendKey {
+            namespace: "ws1".into(),
+            app: App::Service("s".into()),
+        };
+        let mut settings = Settings::defaults("s", &key.app);
+        settings.auth = auth;
+        let config = Config {
+            deployment: "s".into(),
+            settings: settings.clone(),
+        };
+        let metrics = Metrics::new().backend(&key);
+        (Backend::new(key, config, metrics), settings)
+    }
+
+    fn headers(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(http::header::AUTHORIZATION, value.parse().unwrap());
+        headers
+    }
+
+    #[test]
+    fn key_auth_waits_for_its_keys_then_checks_them() {
+        let (b, s) = backend(AuthMode::Key);
+        let ok = headers("Bearer p");
+        assert!(b.keys_pending());
+        assert!(matches!(
+            b.authenticate(&s, &ok, None, 0),
+            Err(Denied::KeysPending(_))
+        ));
+        b.set_keys(KeyState::Loaded(Keys::new("p", "q")));
+        assert!(!b.keys_pending());
+        assert_eq!(b.authenticate(&s, &ok, None, 0), Ok(()));
+        assert_eq!(b.authenticate(&s, &headers("Bearer q"), None, 0), Ok(()));
+        assert!(matches!(
+            b.authenticate(&s, &headers("Bearer x"), None, 0),
+            Err(Denied::Unauthorized(_))
+        ));
+        assert!(matches!(
+            b.authenticate(&s, &HeaderMap::new(), None, 0),
+            Err(Denied::Unauthorized(_))
+        ));
+        b.set_keys(KeyState::Unusable("gone".into()));
+        assert_eq!(
+            b.authenticate(&s, &ok, None, 0),
+            Err(Denied::Unauthorized("gone".into()))
+        );
+    }
+
+    #[test]
+    fn no_auth_lets_all_in_and_token_auth_without_keys_lets_none_in() {
+        let (open, s) = backend(AuthMode::None);
+        assert!(!open.keys_pending());
+        assert_eq!(open.authenticate(&s, &HeaderMap::new(), None, 0), Ok(()));
+        let (token, s) = backend(AuthMode::Token);
+        let empty = TokenKeys::default();
+        for keys in [None, Some(&empty)] {
+            assert!(matches!(
+                token.authenticate(&s, &headers("Bearer a.b.c"), keys, 0),
+                Err(Denied::Unauthorized(_))
+            ));
         }
     }
 }

@@ -227,7 +227,9 @@ impl Discovery {
             }
         }
         *self.shared.table.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(table);
-        if self.listed == (true, true) {
+        // Ready once both lists are in and every key-auth service has its keys Secret read
+        // (found or not): before that, requests would fail for want of keys, not of a good key.
+        if self.listed == (true, true) && !self.backends.values().any(|b| b.keys_pending()) {
             self.shared.health.set_synced();
         }
     }

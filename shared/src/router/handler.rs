@@ -185,20 +185,33 @@ async fn route(
         .read()
         .unwrap_or_else(|e| e.into_inner())
         .clone();
-    if let Err(Denied(why)) = backend.authenticate(
+    match backend.authenticate(
         settings,
         request.headers(),
         token_keys.as_deref(),
         unix_now(),
     ) {
-        let text = format!("Unauthorized for service {name}: a valid key or token is required");
-        return refuse(
-            &backend,
-            StatusCode::UNAUTHORIZED,
-            text,
-            &format!("401: {why}"),
-            id,
-        );
+        Ok(()) => {}
+        Err(Denied::Unauthorized(why)) => {
+            let text = format!("Unauthorized for service {name}: a valid key or token is required");
+            return refuse(
+                &backend,
+                StatusCode::UNAUTHORIZED,
+                text,
+                &format!("401: {why}"),
+                id,
+            );
+        }
+        Err(Denied::KeysPending(why)) => {
+            let text = format!("Service {name} is starting: its keys are not loaded yet");
+            return refuse(
+                &backend,
+                StatusCode::SERVICE_UNAVAILABLE,
+                text,
+                &format!("503: {why}"),
+                id,
+            );
+        }
     }
     let limit = shared.options.max_body_bytes;
     let declared = request
