@@ -107,8 +107,7 @@ impl Load {
             task.await.expect("load worker");
         }
         Arc::try_unwrap(report)
-            .ok()
-            .expect("workers done")
+            .unwrap_or_else(|_| panic!("workers done"))
             .into_inner()
     }
 

@@ -268,9 +268,8 @@ mod tests {
         let text = metrics.render();
         let labels = r#"{namespace="ws1",service="s",deployment=""}"#;
         for line in [
-            format!(
-                r#"azureml_fe_requests_total{{namespace="ws1",service="s",deployment="",code="200"}} 1"#
-            ),
+            r#"azureml_fe_requests_total{namespace="ws1",service="s",deployment="",code="200"} 1"#
+                .to_string(),
             r#"azureml_fe_requests_total{namespace="",service="nope",deployment="",code="404"} 1"#
                 .to_string(),
             format!("azureml_fe_added_seconds_count{labels} 1"),
