@@ -5,7 +5,7 @@ BINDIR  := $(PREFIX)/bin
 # cargo-nextest when present (it is on our machines), else cargo test.
 TEST    := $(shell cargo nextest --version >/dev/null 2>&1 && echo "cargo nextest run --workspace" || echo "cargo test --workspace")
 
-.PHONY: help build release install uninstall test test-unit test-e2e lint fmt check-tls doc bench demo clean ci
+.PHONY: help build release install uninstall test test-unit test-e2e lint fmt check-tls doc bench bench-router demo clean ci
 
 help: ## this list
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -46,14 +46,24 @@ check-tls: ## fail if aws-lc-rs or openssl-sys entered the dependency tree
 doc: ## API docs of every crate (warnings are errors)
 	RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --document-private-items
 
-bench: ## time and memory of `fe cleanup` against kubectl and `deploy create` against the docs' REST script (release builds; not a test)
+bench: ## speed and memory against named peers: `fe cleanup` vs kubectl, `deploy create` vs the docs' REST script, the router vs nginx (release builds; not a test)
 	@test -x /usr/bin/time || (apt-get update -qq && apt-get install -y -qq time)
 	@command -v jq >/dev/null || (apt-get update -qq && apt-get install -y -qq jq)
+	@command -v nginx >/dev/null && command -v wrk >/dev/null && command -v hey >/dev/null || \
+		(apt-get update -qq && apt-get install -y -qq nginx-light wrk hey && (service nginx stop >/dev/null 2>&1 || true))
 	cargo build --release -p kubectl-aml-fe -p kubectl-aml-deploy
-	cargo build --release -p aml-tests --bin bench-fe --bin bench-deploy
+	cargo build --release -p aml-tests --bin bench-fe --bin bench-deploy --bin bench-router
 	target/release/bench-fe
 	@echo
 	target/release/bench-deploy
+	@echo
+	target/release/bench-router
+
+bench-router: ## the router against nginx only (see bench)
+	@command -v nginx >/dev/null && command -v wrk >/dev/null && command -v hey >/dev/null || \
+		(apt-get update -qq && apt-get install -y -qq nginx-light wrk hey && (service nginx stop >/dev/null 2>&1 || true))
+	cargo build --release -p kubectl-aml-fe -p aml-tests --bin kubectl-aml-fe --bin bench-router
+	target/release/bench-router
 
 demo: ## the plugins against a sandbox API server and a sandbox ARM, no cluster or subscription needed
 	scripts/demo.sh

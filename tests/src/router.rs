@@ -252,3 +252,12 @@ pub fn set_ready(kube: &FakeKube, namespace: &str, pod: &str, ready: bool) {
             json!([{"type": "Ready", "status": if ready { "True" } else { "False" }}]);
     });
 }
+
+/// A TLS Secret with PEM text for `cert.pem` and `key.pem` (azureml-fe's layout).
+pub fn tls_secret(namespace: &str, name: &str, cert: &str, key: &str) -> Value {
+    json!({
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": name, "namespace": namespace},
+        "stringData": {"cert.pem": cert, "key.pem": key},
+    })
+}
