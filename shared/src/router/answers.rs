@@ -2,19 +2,23 @@
 //! naming the service, and the request-id headers every answer carries.
 
 use bytes::Bytes;
-use http::header::{CONNECTION, CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE};
+use http::header::{CONNECTION, CONTENT_TYPE, HeaderName, HeaderValue, WWW_AUTHENTICATE};
 use http::{HeaderMap, Response, StatusCode};
 use ring::rand::{SecureRandom, SystemRandom};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use super::body::ReplyBody;
 
+// Header names as constants: a `&str` name is parsed and classified again at every lookup.
+
 /// `x-request-id`: the request's id, forwarded or made here.
-pub const REQUEST_ID: &str = "x-request-id";
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// `x-ms-request-id`: on every answer.
-pub const MS_REQUEST_ID: &str = "x-ms-request-id";
+pub const MS_REQUEST_ID: HeaderName = HeaderName::from_static("x-ms-request-id");
 /// `x-ms-client-request-id`: the client's correlation id, echoed.
-pub const CLIENT_REQUEST_ID: &str = "x-ms-client-request-id";
+pub const CLIENT_REQUEST_ID: HeaderName = HeaderName::from_static("x-ms-client-request-id");
+/// `azureml-model-deployment`: the v2 deployment a request asks for.
+pub const MODEL_DEPLOYMENT: HeaderName = HeaderName::from_static("azureml-model-deployment");
 /// Longest request id accepted (the Azure ML inference server's limit, answered with 431).
 pub const MAX_ID_LEN: usize = 100;
 
@@ -43,22 +47,22 @@ pub fn local(status: StatusCode, text: impl Into<String>) -> Response<ReplyBody>
 }
 
 /// The request-id header that is longer than allowed, if any.
-pub fn overlong_id(headers: &HeaderMap) -> Option<&'static str> {
+pub fn overlong_id(headers: &HeaderMap) -> Option<HeaderName> {
     [REQUEST_ID, MS_REQUEST_ID, CLIENT_REQUEST_ID]
         .into_iter()
-        .find(|name| headers.get(*name).is_some_and(|v| v.len() > MAX_ID_LEN))
+        .find(|name| headers.get(name).is_some_and(|v| v.len() > MAX_ID_LEN))
 }
 
 /// Adds the id headers an answer lacks: `x-request-id` and `x-ms-request-id` (the request's id)
 /// and `x-ms-client-request-id` (the client's, echoed).
 pub fn stamp(headers: &mut HeaderMap, id: &HeaderValue, client_id: Option<HeaderValue>) {
     for name in [REQUEST_ID, MS_REQUEST_ID] {
-        if !headers.contains_key(name) {
+        if !headers.contains_key(&name) {
             headers.insert(name, id.clone());
         }
     }
     if let Some(client_id) = client_id
-        && !headers.contains_key(CLIENT_REQUEST_ID)
+        && !headers.contains_key(&CLIENT_REQUEST_ID)
     {
         headers.insert(CLIENT_REQUEST_ID, client_id);
     }
@@ -101,16 +105,18 @@ impl RequestIds {
         // Version 4, variant 10.
         let bytes = (bytes & !(0xF_u128 << 76)) | (0x4 << 76);
         let bytes = (bytes & !(0x3_u128 << 62)) | (0x2 << 62);
-        let hex = format!("{bytes:032x}");
-        let id = format!(
-            "{}-{}-{}-{}-{}",
-            &hex[..8],
-            &hex[8..12],
-            &hex[12..16],
-            &hex[16..20],
-            &hex[20..]
-        );
-        HeaderValue::from_str(&id).expect("hex and dashes")
+        // 8-4-4-4-12 hex digits, written in place: no formatting machinery per request.
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut text = [b'-'; 36];
+        let mut nibble = 0;
+        for (at, slot) in text.iter_mut().enumerate() {
+            if matches!(at, 8 | 13 | 18 | 23) {
+                continue;
+            }
+            *slot = HEX[((bytes >> (124 - 4 * nibble)) & 0xF) as usize];
+            nibble += 1;
+        }
+        HeaderValue::from_bytes(&text).expect("hex and dashes")
     }
 }
 
@@ -150,5 +156,6 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert(REQUEST_ID, HeaderValue::from_str(&"x".repeat(101)).unwrap());
         assert_eq!(overlong_id(&headers), Some(REQUEST_ID));
+        assert_eq!(MODEL_DEPLOYMENT, "azureml-model-deployment");
     }
 }

@@ -119,19 +119,19 @@ pub enum ReplyBody {
         inner: Incoming,
         /// What it keeps busy; `None` once it ended.
         hold: Option<Hold>,
-        /// Fires when the replica stalls for `hold.idle`.
-        stall: Pin<Box<Sleep>>,
+        /// Fires when the replica stalls for `hold.idle`; made the first time the answer waits
+        /// (most answers arrive in one piece and never need it).
+        stall: Option<Pin<Box<Sleep>>>,
     },
 }
 
 impl ReplyBody {
     /// A replica's answer body holding `hold` until it ends.
     pub fn upstream(inner: Incoming, hold: Hold) -> Self {
-        let stall = Box::pin(tokio::time::sleep(hold.idle));
         let mut body = Self::Upstream {
             inner,
             hold: Some(hold),
-            stall,
+            stall: None,
         };
         // An empty answer (204, HEAD-like) ends now: free the slot without waiting for a poll.
         if let Self::Upstream { inner, hold, .. } = &mut body
@@ -175,7 +175,7 @@ impl Body for ReplyBody {
                             && let Some(hold) = hold.take()
                         {
                             hold.finish(true);
-                        } else {
+                        } else if let Some(stall) = stall {
                             stall.as_mut().reset(Instant::now() + idle);
                         }
                         Poll::Ready(Some(Ok(frame)))
@@ -188,6 +188,7 @@ impl Body for ReplyBody {
                         Poll::Ready(end.map(|r| r.map_err(BodyError::from)))
                     }
                     Poll::Pending => {
+                        let stall = stall.get_or_insert_with(|| Box::pin(tokio::time::sleep(idle)));
                         if stall.as_mut().poll(cx).is_ready() {
                             if let Some(hold) = hold.take() {
                                 hold.finish(false);

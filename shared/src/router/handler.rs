@@ -3,7 +3,6 @@
 //! the request-id headers, a metric for each answer and a log line for each failure.
 
 use std::convert::Infallible;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -17,15 +16,16 @@ use super::answers::{self, CLIENT_REQUEST_ID, REQUEST_ID, local};
 use super::backend::{Backend, Denied};
 use super::body::{Hold, OutBody, ReplyBody};
 use super::contract::AuthMode;
+use super::listener::Peer;
 use super::proxy::{self, Failure};
 use super::slots::Refusal;
 use super::table::Miss;
 
 /// Where a connection comes from.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Client {
-    /// The peer's address.
-    pub peer: SocketAddr,
+    /// The peer.
+    pub peer: Peer,
     /// Whether it came over TLS.
     pub tls: bool,
 }
@@ -65,7 +65,7 @@ pub async fn handle(
     let started = Instant::now();
     shared.health.touch();
     let headers = request.headers();
-    let client_id = headers.get(CLIENT_REQUEST_ID).cloned();
+    let client_id = headers.get(&CLIENT_REQUEST_ID).cloned();
     if let Some(name) = answers::overlong_id(headers) {
         let id = shared.ids.next();
         shared.metrics.count_unrouted("", 431);
@@ -76,20 +76,23 @@ pub async fn handle(
         answers::stamp(response.headers_mut(), &id, None);
         return Ok(response);
     }
-    let id = match headers.get(REQUEST_ID) {
+    let id = match headers.get(&REQUEST_ID) {
         Some(id) => id.clone(),
         None => shared.ids.next(),
     };
-    let method = request.method().clone();
-    let path = request.uri().path().to_string();
+    // The per-request log line costs two allocations: only when -v asked for it.
+    let logged = tracing::enabled!(tracing::Level::DEBUG)
+        .then(|| (request.method().clone(), request.uri().path().to_string()));
     let mut response = route(&shared, request, client, &id, started).await;
     answers::stamp(response.headers_mut(), &id, client_id);
-    tracing::debug!(
-        request_id = id.to_str().unwrap_or("-"),
-        %method, %path, status = response.status().as_u16(),
-        ms = started.elapsed().as_secs_f64() * 1e3,
-        "request"
-    );
+    if let Some((method, path)) = logged {
+        tracing::debug!(
+            request_id = id.to_str().unwrap_or("-"),
+            %method, %path, status = response.status().as_u16(),
+            ms = started.elapsed().as_secs_f64() * 1e3,
+            "request"
+        );
+    }
     Ok(response)
 }
 
@@ -134,7 +137,7 @@ async fn route(
         );
         response
             .headers_mut()
-            .insert("allow", HeaderValue::from_static("GET, POST"));
+            .insert(http::header::ALLOW, HeaderValue::from_static("GET, POST"));
         return response;
     }
     let table = shared.table();
@@ -149,7 +152,7 @@ async fn route(
             };
             let header = request
                 .headers()
-                .get("azureml-model-deployment")
+                .get(&answers::MODEL_DEPLOYMENT)
                 .and_then(|v| v.to_str().ok());
             match endpoint.pick(header) {
                 Ok(backend) => backend,
@@ -177,14 +180,17 @@ async fn route(
         }
     };
     drop(table);
-    let name = backend.public_name().to_string();
+    let name = backend.public_name();
     let config = backend.config();
     let settings = &config.settings;
-    let token_keys = shared
-        .token_keys
-        .read()
-        .unwrap_or_else(|e| e.into_inner())
-        .clone();
+    let token_keys = match settings.auth {
+        AuthMode::Token => shared
+            .token_keys
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone(),
+        _ => None,
+    };
     match backend.authenticate(
         settings,
         request.headers(),
@@ -219,13 +225,13 @@ async fn route(
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit) {
-        return too_large(&backend, &name, limit, id);
+        return too_large(&backend, name, limit, id);
     }
 
     let wait_started = Instant::now();
     let mut lease = match backend.pool.acquire(settings.max_queue_wait, None).await {
         Ok(lease) => lease,
-        Err(refusal) => return refused_slot(&backend, &name, refusal, settings.max_queue_wait, id),
+        Err(refusal) => return refused_slot(&backend, name, refusal, settings.max_queue_wait, id),
     };
     let queue_wait = wait_started.elapsed();
 
@@ -237,7 +243,7 @@ async fn route(
         parts.headers.remove(AUTHORIZATION);
     }
     parts.headers.insert(REQUEST_ID, id.clone());
-    proxy::add_forwarded(&mut parts.headers, client.peer.ip(), client.tls);
+    proxy::add_forwarded(&mut parts.headers, &client.peer.ip, client.tls);
     parts.version = Version::HTTP_11;
     parts.uri = match parts.uri.query() {
         Some(query) => format!("{model_path}?{query}")
@@ -282,12 +288,12 @@ async fn route(
                     .await
                 {
                     Ok(lease) => lease,
-                    Err(_) => return closed(&backend, &name, &why, id),
+                    Err(_) => return closed(&backend, name, &why, id),
                 };
                 upstream_request = *request;
             }
             Err(Failure::Unsent { why, .. }) | Err(Failure::Closed(why)) => {
-                return closed(&backend, &name, &why, id);
+                return closed(&backend, name, &why, id);
             }
             Err(Failure::Timeout) => {
                 let text = format!(
@@ -302,7 +308,7 @@ async fn route(
                     id,
                 );
             }
-            Err(Failure::TooLarge) => return too_large(&backend, &name, limit, id),
+            Err(Failure::TooLarge) => return too_large(&backend, name, limit, id),
             Err(Failure::ClientGone) => {
                 let text = format!("The request body for service {name} could not be read");
                 return refuse(

@@ -34,6 +34,22 @@ pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
     socket.listen(BACKLOG)
 }
 
+/// Who is on the other end of a connection, with its address already as a header value (for
+/// `x-forwarded-for`, made once per connection rather than per request).
+#[derive(Debug, Clone)]
+pub struct Peer {
+    /// The client's IP address, as a header value.
+    pub ip: http::HeaderValue,
+}
+
+impl Peer {
+    fn new(addr: SocketAddr) -> Self {
+        let ip =
+            http::HeaderValue::from_str(&addr.ip().to_string()).expect("an IP is a header value");
+        Self { ip }
+    }
+}
+
 /// Counts open connections so a drain can wait for the last one.
 #[derive(Debug, Default)]
 pub struct Connections {
@@ -91,7 +107,7 @@ pub struct Serving {
 /// Accepts until `stop`, serving each connection with `handler(request, peer)`.
 pub async fn accept_loop<H, F>(listener: TcpListener, serving: Serving, handler: H)
 where
-    H: Fn(Request<Incoming>, SocketAddr) -> F + Clone + Send + Sync + 'static,
+    H: Fn(Request<Incoming>, Peer) -> F + Clone + Send + Sync + 'static,
     F: Future<Output = Result<Response<ReplyBody>, std::convert::Infallible>> + Send + 'static,
 {
     let mut stop = serving.stop.clone();
@@ -142,10 +158,11 @@ async fn connection<H, F>(
     serving: Serving,
     handler: H,
 ) where
-    H: Fn(Request<Incoming>, SocketAddr) -> F + Clone + Send + Sync + 'static,
+    H: Fn(Request<Incoming>, Peer) -> F + Clone + Send + Sync + 'static,
     F: Future<Output = Result<Response<ReplyBody>, std::convert::Infallible>> + Send + 'static,
 {
-    let service = service_fn(move |request| handler(request, peer));
+    let client = Peer::new(peer);
+    let service = service_fn(move |request| handler(request, client.clone()));
     match &serving.tls {
         None => serve(stream, service, &serving).await,
         Some(acceptor) => {

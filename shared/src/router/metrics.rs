@@ -74,6 +74,9 @@ pub struct Metrics {
 pub struct BackendMetrics {
     labels: ServiceLabels,
     requests: Family<RequestLabels, Counter>,
+    /// Counters by status code, looked up in the family once per code: a label set per answer
+    /// would cost three string copies.
+    codes: Arc<RwLock<Vec<(u16, Counter)>>>,
     /// Time the router added: everything but the queue wait and the replica's time.
     pub added: Histogram,
     /// Time spent waiting for a slot.
@@ -85,18 +88,34 @@ pub struct BackendMetrics {
 impl BackendMetrics {
     /// Counts one answer.
     pub fn count(&self, code: u16) {
-        count(&self.requests, &self.labels, code);
+        let cached = self.codes.read().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, counter)) = cached.iter().find(|(c, _)| *c == code) {
+            counter.inc();
+            return;
+        }
+        drop(cached);
+        let counter = self
+            .requests
+            .get_or_create_owned(&request_labels(&self.labels, code));
+        counter.inc();
+        let mut cached = self.codes.write().unwrap_or_else(|e| e.into_inner());
+        if !cached.iter().any(|(c, _)| *c == code) {
+            cached.push((code, counter));
+        }
     }
 }
 
-fn count(requests: &Family<RequestLabels, Counter>, labels: &ServiceLabels, code: u16) {
-    let labels = RequestLabels {
+fn request_labels(labels: &ServiceLabels, code: u16) -> RequestLabels {
+    RequestLabels {
         namespace: labels.namespace.clone(),
         service: labels.service.clone(),
         deployment: labels.deployment.clone(),
         code,
-    };
-    requests.get_or_create(&labels).inc();
+    }
+}
+
+fn count(requests: &Family<RequestLabels, Counter>, labels: &ServiceLabels, code: u16) {
+    requests.get_or_create(&request_labels(labels, code)).inc();
 }
 
 impl Default for Metrics {
@@ -164,6 +183,7 @@ impl Metrics {
         let labels = ServiceLabels::of(key);
         BackendMetrics {
             requests: self.requests.clone(),
+            codes: Arc::default(),
             added: self.added.get_or_create_owned(&labels),
             queue_wait: self.queue_wait.get_or_create_owned(&labels),
             replica: self.replica.get_or_create_owned(&labels),

@@ -123,8 +123,30 @@ pub fn chain(error: &dyn std::error::Error) -> String {
     text
 }
 
-/// Headers of one hop only (RFC 9110 §7.6.1), plus those the `Connection` header names.
+const KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
+const PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection");
+const FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+
+/// Headers of one hop only (RFC 9110 §7.6.1).
+const HOP_BY_HOP: [HeaderName; 9] = [
+    header::CONNECTION,
+    header::TE,
+    header::TRAILER,
+    header::TRANSFER_ENCODING,
+    header::UPGRADE,
+    header::PROXY_AUTHORIZATION,
+    header::PROXY_AUTHENTICATE,
+    KEEP_ALIVE,
+    PROXY_CONNECTION,
+];
+
+/// Removes the headers of one hop only, plus those the `Connection` header names. One pass
+/// over the few headers a request has, and removals only when there is something to remove.
 pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    if !headers.keys().any(|name| HOP_BY_HOP.contains(name)) {
+        return;
+    }
     let named: Vec<HeaderName> = headers
         .get_all(header::CONNECTION)
         .iter()
@@ -132,35 +154,22 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
         .flat_map(|v| v.split(','))
         .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
         .collect();
-    for name in named {
+    for name in named.iter().chain(&HOP_BY_HOP) {
         headers.remove(name);
     }
-    for name in [
-        header::CONNECTION,
-        header::TE,
-        header::TRAILER,
-        header::TRANSFER_ENCODING,
-        header::UPGRADE,
-        header::PROXY_AUTHORIZATION,
-        header::PROXY_AUTHENTICATE,
-    ] {
-        headers.remove(name);
-    }
-    headers.remove("keep-alive");
-    headers.remove("proxy-connection");
 }
 
 /// Appends the client's address to `x-forwarded-for` and sets `x-forwarded-proto`.
-pub fn add_forwarded(headers: &mut HeaderMap, client: std::net::IpAddr, tls: bool) {
-    let value = match headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
-        Some(before) => format!("{before}, {client}"),
-        None => client.to_string(),
+pub fn add_forwarded(headers: &mut HeaderMap, client: &HeaderValue, tls: bool) {
+    let value = match headers.get(&FORWARDED_FOR).map(|v| v.as_bytes()) {
+        Some(before) => HeaderValue::from_bytes(&[before, b", ", client.as_bytes()].concat()).ok(),
+        None => Some(client.clone()),
     };
-    if let Ok(value) = HeaderValue::from_str(&value) {
-        headers.insert("x-forwarded-for", value);
+    if let Some(value) = value {
+        headers.insert(FORWARDED_FOR, value);
     }
     headers.insert(
-        "x-forwarded-proto",
+        FORWARDED_PROTO,
         HeaderValue::from_static(if tls { "https" } else { "http" }),
     );
 }
@@ -189,8 +198,8 @@ mod tests {
     #[test]
     fn forwarded_for_appends_the_client() {
         let mut headers = HeaderMap::new();
-        add_forwarded(&mut headers, [10, 0, 0, 1].into(), true);
-        add_forwarded(&mut headers, [10, 0, 0, 2].into(), false);
+        add_forwarded(&mut headers, &HeaderValue::from_static("10.0.0.1"), true);
+        add_forwarded(&mut headers, &HeaderValue::from_static("10.0.0.2"), false);
         assert_eq!(headers["x-forwarded-for"], "10.0.0.1, 10.0.0.2");
         assert_eq!(headers["x-forwarded-proto"], "http");
     }
