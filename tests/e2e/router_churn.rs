@@ -129,3 +129,60 @@ async fn a_90_10_split_holds_over_2000_requests_and_the_header_overrides_it() {
         "{pinned:?}"
     );
 }
+
+#[test]
+fn an_api_server_outage_keeps_the_routes_it_knew_and_discovery_resumes_after_it() {
+    let mut ctx = cluster();
+    let _old = v1_service(&ctx, "s", 1, &[]);
+    let router_process = start(&ctx, &[]);
+    let url = score_url(&router_process, "s");
+    let port: u16 = ctx.kube.url().rsplit(':').next().unwrap().parse().unwrap();
+    let resource_version = ctx.kube.resource_version();
+
+    // The API server goes away: requests keep flowing to the replicas known before.
+    drop(std::mem::replace(
+        &mut ctx.kube,
+        aml_tests::FakeKube::start(),
+    ));
+    for _ in 0..5 {
+        assert_eq!(score(&url, &[]).json()["replica"], "s-0");
+    }
+    eventually(Duration::from_secs(10), "the failing watch logged", || {
+        router_process
+            .log()
+            .contains("watch of model pods failed; retrying with backoff")
+    });
+    assert_eq!(
+        router_process.admin_get("/readyz").0,
+        200,
+        "still ready: it serves what it knows"
+    );
+
+    // It comes back (same address, its versions moved on: the old ones are gone, 410) with the
+    // service now on another replica.
+    let options = aml_tests::fake_kube::Options {
+        port,
+        resource_version: resource_version + 100,
+        ..Default::default()
+    };
+    ctx.kube = aml_tests::FakeKube::start_with(options);
+    ctx.kube.seed([router::namespace("ws1")]);
+    let deployment = router::v1_deployment("ws1", "s", &[]);
+    ctx.kube.seed([
+        deployment.clone(),
+        router::keys_secret("ws1", "s-keys", PRIMARY, SECONDARY),
+    ]);
+    let _new = add_replicas(&ctx, &deployment, "s", 1..2);
+    eventually(
+        Duration::from_secs(40),
+        "the new replica discovered",
+        || score(&url, &[]).json()["replica"] == "s-1",
+    );
+    assert!(
+        router_process
+            .log()
+            .contains("watch of model pods works again"),
+        "{}",
+        router_process.log()
+    );
+}

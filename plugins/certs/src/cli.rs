@@ -138,7 +138,8 @@ pub(crate) struct RotateArgs {
     /// Directory for the backup of the current secret
     #[arg(long, value_name = "DIR", default_value = ".")]
     pub backup_dir: PathBuf,
-    /// Do not restart azureml-fe (it keeps serving the old certificate until its pods restart)
+    /// Do not restart azureml-fe (Microsoft's keeps the old certificate until its pods restart;
+    /// `kubectl aml fe serve` picks up the new one by itself)
     #[arg(long)]
     pub no_restart: bool,
     /// Wait until the restarted azureml-fe has rolled out

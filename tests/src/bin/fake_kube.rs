@@ -50,6 +50,7 @@ fn main() -> anyhow::Result<()> {
         token: args.token.clone(),
         minor: args.minor,
         port: args.port,
+        ..Options::default()
     });
     for file in &args.seed {
         let text = std::fs::read_to_string(file)

@@ -61,6 +61,8 @@ pub struct Options {
     pub minor: u32,
     /// Port on 127.0.0.1; 0 picks a free one.
     pub port: u16,
+    /// The resourceVersion to count on from (another server's, to play a restarted one).
+    pub resource_version: u64,
 }
 
 impl Default for Options {
@@ -70,6 +72,7 @@ impl Default for Options {
             token: None,
             minor: 33,
             port: 0,
+            resource_version: 1000,
         }
     }
 }
@@ -93,7 +96,7 @@ impl FakeKube {
         aml_core::init_crypto();
         let tls = options.tls.then(TestTls::new);
         let shared = Arc::new(Shared {
-            store: Mutex::new(Store::new()),
+            store: Mutex::new(Store::starting_at(options.resource_version)),
             faults: Mutex::default(),
             journal: Mutex::default(),
             token: options.token.clone(),
@@ -119,6 +122,11 @@ impl FakeKube {
     /// The server URL, e.g. `http://127.0.0.1:41234`.
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// The current resourceVersion.
+    pub fn resource_version(&self) -> u64 {
+        self.shared.store.lock().expect("store").resource_version()
     }
 
     /// The CA to trust, when serving HTTPS.

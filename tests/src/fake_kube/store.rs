@@ -66,10 +66,16 @@ pub fn now() -> String {
 impl Store {
     /// An empty cluster with the namespaces every cluster has.
     pub fn new() -> Self {
+        Self::starting_at(1000)
+    }
+
+    /// An empty cluster whose resourceVersions continue after `rv` (an API server restarted
+    /// on the same etcd: old versions are no longer resumable, new ones are larger).
+    pub fn starting_at(rv: u64) -> Self {
         let (events, _) = broadcast::channel(8192);
         let mut store = Self {
             objects: BTreeMap::new(),
-            rv: 1000,
+            rv,
             next_uid: 1,
             next_ip: 10,
             history: VecDeque::new(),
