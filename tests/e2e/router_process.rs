@@ -220,8 +220,10 @@ fn ten_thousand_idle_connections_cost_a_few_kib_each() {
     );
     drop(connections);
 
-    // Keep-alive connections left idle after a request keep hyper's 8 KiB read buffer and 8 KiB
-    // header buffer (hyper has no knob to release them between requests): bounded by those.
+    // Keep-alive connections left idle after a request hold hyper's 8 KiB read buffer (reserved
+    // for the next request as soon as an answer is written) and its 8 KiB header buffer: about
+    // 17 KiB each, bounded, not growing (hyper has no knob to release them between requests;
+    // its exact-read-size knob would also cap request heads at that size).
     let before = rss_kib(router.pid());
     let request = format!(
         "GET /api/v1/service/sentiment/swagger.json HTTP/1.1\r\nHost: r\r\nAuthorization: Bearer {PRIMARY}\r\n\r\n"
@@ -237,7 +239,7 @@ fn ten_thousand_idle_connections_cost_a_few_kib_each() {
         .collect();
     let per_connection = (rss_kib(router.pid()).saturating_sub(before) as f64) / kept.len() as f64;
     assert!(
-        per_connection < 16.0,
+        per_connection < 24.0,
         "{per_connection:.1} KiB per idle keep-alive connection"
     );
 }
