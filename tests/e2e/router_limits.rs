@@ -130,8 +130,16 @@ fn send_in_order(
                 "POST /api/v1/service/{service}/score HTTP/1.1\r\nHost: r\r\nAuthorization: Bearer {PRIMARY}\r\n\
                  x-request-id: {id}\r\nx-test-delay-ms: {delay_ms}\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{{}}"
             );
+            // The next one only once the router holds this one (in flight or queued), so the
+            // order they arrive in is the order they were sent in, however loaded the machine.
+            let labels = format!("service=\"{service}\"");
+            let held = || {
+                let gauge = |name| router.metric(name, &[&labels]).unwrap_or(0.0);
+                gauge("azureml_fe_inflight_requests") + gauge("azureml_fe_queued_requests")
+            };
+            let before = held();
             stream.write_all(request.as_bytes()).unwrap();
-            std::thread::sleep(Duration::from_millis(30));
+            eventually(Duration::from_secs(10), "the router took the request", || held() > before);
             stream
         })
         .collect()
