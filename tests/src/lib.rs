@@ -7,6 +7,7 @@ pub mod fake_arm;
 pub mod fake_kube;
 pub mod http_server;
 pub mod model_server;
+pub mod proxy_arms;
 pub mod proxy_bench;
 pub mod router;
 pub mod tls;

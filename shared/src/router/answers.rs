@@ -1,5 +1,5 @@
 //! The answers the router gives itself (404, 401, 413, 431, 502, 503, 504 …): a one-line text body
-//! naming the service, and the request-id headers every answer carries.
+//! naming the service, counted and logged; and the request-id headers every answer carries.
 
 use bytes::Bytes;
 use http::header::{CONNECTION, CONTENT_TYPE, HeaderName, HeaderValue, WWW_AUTHENTICATE};
@@ -7,7 +7,12 @@ use http::{HeaderMap, Response, StatusCode};
 use ring::rand::{SecureRandom, SystemRandom};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
+use std::time::Duration;
+
+use super::Shared;
+use super::backend::Backend;
 use super::body::ReplyBody;
+use super::slots::Refusal;
 
 // Header names as constants: a `&str` name is parsed and classified again at every lookup.
 
@@ -118,6 +123,98 @@ impl RequestIds {
         }
         HeaderValue::from_bytes(&text).expect("hex and dashes")
     }
+}
+
+// The router's failure answers for one service: counted in the metrics and logged once each.
+
+/// A router answer for `backend`, counted, and logged as a failure.
+pub(super) fn refuse(
+    backend: &Backend,
+    status: StatusCode,
+    text: String,
+    why: &str,
+    id: &HeaderValue,
+) -> Response<ReplyBody> {
+    backend.metrics.count(status.as_u16());
+    tracing::warn!(
+        request_id = id.to_str().unwrap_or("-"),
+        service = backend.public_name(),
+        namespace = %backend.key.namespace,
+        status = status.as_u16(),
+        "{why}"
+    );
+    local(status, text)
+}
+
+/// 404 for a name no backend serves, counted and logged.
+pub(super) fn unrouted(
+    shared: &Shared,
+    name: &str,
+    text: String,
+    id: &HeaderValue,
+) -> Response<ReplyBody> {
+    shared.metrics.count_unrouted(name, 404);
+    tracing::warn!(
+        request_id = id.to_str().unwrap_or("-"),
+        status = 404,
+        "{text}"
+    );
+    local(StatusCode::NOT_FOUND, text)
+}
+
+/// 413: the body is over `--max-body-bytes`.
+pub(super) fn too_large(
+    backend: &Backend,
+    name: &str,
+    limit: u64,
+    id: &HeaderValue,
+) -> Response<ReplyBody> {
+    let text = format!("Request body for service {name} is larger than {limit} bytes");
+    refuse(
+        backend,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        text,
+        "413: body over --max-body-bytes",
+        id,
+    )
+}
+
+/// 502: the replica refused or dropped the connection.
+pub(super) fn closed(
+    backend: &Backend,
+    name: &str,
+    why: &str,
+    id: &HeaderValue,
+) -> Response<ReplyBody> {
+    let text = format!("Replica closed connection before replying for service {name}");
+    refuse(
+        backend,
+        StatusCode::BAD_GATEWAY,
+        text,
+        &format!("502: {why}"),
+        id,
+    )
+}
+
+/// 503: no slot within the queue wait (overloaded, or no ready replica).
+pub(super) fn refused_slot(
+    backend: &Backend,
+    name: &str,
+    refusal: Refusal,
+    wait: Duration,
+    id: &HeaderValue,
+) -> Response<ReplyBody> {
+    let (text, why) = match refusal {
+        Refusal::Overloaded => (
+            format!("Too many requests for service {name} (overloaded)"),
+            format!("503: every replica stayed busy for {} ms", wait.as_millis()),
+        ),
+        Refusal::NoReplicas => (
+            format!("No ready replicas for service {name}"),
+            "503: no ready replica".to_string(),
+        ),
+    };
+    refuse(backend, StatusCode::SERVICE_UNAVAILABLE, text, &why, id)
 }
 
 #[cfg(test)]

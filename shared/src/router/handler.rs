@@ -4,7 +4,7 @@
 
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use http::header::{AUTHORIZATION, CONTENT_LENGTH, EXPECT, HeaderValue};
 use http::{Method, Request, Response, StatusCode, Uri, Version};
@@ -12,13 +12,14 @@ use hyper::body::Incoming;
 use tokio::time::Instant;
 
 use super::Shared;
-use super::answers::{self, CLIENT_REQUEST_ID, REQUEST_ID, local};
-use super::backend::{Backend, Denied};
+use super::answers::{
+    self, CLIENT_REQUEST_ID, REQUEST_ID, closed, local, refuse, refused_slot, too_large, unrouted,
+};
+use super::backend::Denied;
 use super::body::{Hold, OutBody, ReplyBody};
 use super::contract::AuthMode;
 use super::listener::Peer;
 use super::proxy::{self, Failure};
-use super::slots::Refusal;
 use super::table::Miss;
 
 /// Where a connection comes from.
@@ -94,25 +95,6 @@ pub async fn handle(
         );
     }
     Ok(response)
-}
-
-/// A router answer for `backend`, counted, and logged as a failure.
-fn refuse(
-    backend: &Backend,
-    status: StatusCode,
-    text: String,
-    why: &str,
-    id: &HeaderValue,
-) -> Response<ReplyBody> {
-    backend.metrics.count(status.as_u16());
-    tracing::warn!(
-        request_id = id.to_str().unwrap_or("-"),
-        service = backend.public_name(),
-        namespace = %backend.key.namespace,
-        status = status.as_u16(),
-        "{why}"
-    );
-    local(status, text)
 }
 
 async fn route(
@@ -321,58 +303,6 @@ async fn route(
             }
         }
     }
-}
-
-fn unrouted(shared: &Shared, name: &str, text: String, id: &HeaderValue) -> Response<ReplyBody> {
-    shared.metrics.count_unrouted(name, 404);
-    tracing::warn!(
-        request_id = id.to_str().unwrap_or("-"),
-        status = 404,
-        "{text}"
-    );
-    local(StatusCode::NOT_FOUND, text)
-}
-
-fn too_large(backend: &Backend, name: &str, limit: u64, id: &HeaderValue) -> Response<ReplyBody> {
-    let text = format!("Request body for service {name} is larger than {limit} bytes");
-    refuse(
-        backend,
-        StatusCode::PAYLOAD_TOO_LARGE,
-        text,
-        "413: body over --max-body-bytes",
-        id,
-    )
-}
-
-fn closed(backend: &Backend, name: &str, why: &str, id: &HeaderValue) -> Response<ReplyBody> {
-    let text = format!("Replica closed connection before replying for service {name}");
-    refuse(
-        backend,
-        StatusCode::BAD_GATEWAY,
-        text,
-        &format!("502: {why}"),
-        id,
-    )
-}
-
-fn refused_slot(
-    backend: &Backend,
-    name: &str,
-    refusal: Refusal,
-    wait: Duration,
-    id: &HeaderValue,
-) -> Response<ReplyBody> {
-    let (text, why) = match refusal {
-        Refusal::Overloaded => (
-            format!("Too many requests for service {name} (overloaded)"),
-            format!("503: every replica stayed busy for {} ms", wait.as_millis()),
-        ),
-        Refusal::NoReplicas => (
-            format!("No ready replicas for service {name}"),
-            "503: no ready replica".to_string(),
-        ),
-    };
-    refuse(backend, StatusCode::SERVICE_UNAVAILABLE, text, &why, id)
 }
 
 fn unix_now() -> i64 {

@@ -10,13 +10,12 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use aml_tests::FakeKube;
-use aml_tests::proxy_bench::{self, Hey, KEY, Wrk};
+use aml_tests::proxy_arms;
+use aml_tests::proxy_bench::{self, KEY, Wrk};
 use aml_tests::router::{self as contract, RouterProcess};
-use anyhow::Context as _;
 use clap::Parser;
 
 /// Router against nginx, same upstream, same cores
@@ -34,47 +33,6 @@ struct Args {
     connections: u32,
 }
 
-const BODY: &str = r#"{"data":[[0.1,0.2,0.3,0.4]]}"#;
-
-struct Nginx(Child);
-
-impl Nginx {
-    fn start(dir: &Path, name: &str, conf: String, cpu: &str) -> anyhow::Result<Self> {
-        let prefix = dir.join(name);
-        std::fs::create_dir_all(&prefix)?;
-        std::fs::write(prefix.join("nginx.conf"), conf)?;
-        let child = Command::new("taskset")
-            .args(["-c", cpu, "nginx", "-p"])
-            .arg(&prefix)
-            .arg("-c")
-            .arg(prefix.join("nginx.conf"))
-            .stderr(Stdio::inherit())
-            .spawn()
-            .context("start nginx (make bench installs nginx-light)")?;
-        std::thread::sleep(Duration::from_millis(300));
-        Ok(Self(child))
-    }
-
-    /// The master and its worker.
-    fn pids(&self) -> Vec<u32> {
-        let master = self.0.id();
-        let children = std::fs::read_to_string(format!("/proc/{master}/task/{master}/children"))
-            .unwrap_or_default();
-        std::iter::once(master)
-            .chain(children.split_whitespace().filter_map(|p| p.parse().ok()))
-            .collect()
-    }
-}
-
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        // SIGTERM: the master stops its worker (SIGKILL would orphan it).
-        let pid = nix::unistd::Pid::from_raw(self.0.id() as i32);
-        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
-        let _ = self.0.wait();
-    }
-}
-
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -89,66 +47,6 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
-fn wrk(dir: &Path, url: &str, args: &Args) -> anyhow::Result<Wrk> {
-    let script = dir.join("post.lua");
-    std::fs::write(
-        &script,
-        format!(
-            "wrk.method = \"POST\"\nwrk.body = '{BODY}'\nwrk.headers[\"Content-Type\"] = \"application/json\"\n"
-        ),
-    )?;
-    let out = Command::new("taskset")
-        .args([
-            "-c",
-            "1",
-            "wrk",
-            "-t1",
-            &format!("-c{}", args.connections),
-            &format!("-d{}s", args.seconds),
-            "--latency",
-        ])
-        .args(["-H", &format!("Authorization: Bearer {KEY}"), "-s"])
-        .arg(&script)
-        .arg(url)
-        .output()
-        .context("run wrk (make bench installs it)")?;
-    Ok(proxy_bench::parse_wrk(&String::from_utf8_lossy(
-        &out.stdout,
-    )))
-}
-
-fn hey(url: &str, rate: u32, seconds: u64) -> anyhow::Result<Hey> {
-    let per_worker = rate / 32;
-    let out = Command::new("taskset")
-        .args([
-            "-c",
-            "1",
-            "hey",
-            "-z",
-            &format!("{seconds}s"),
-            "-c",
-            "32",
-            "-q",
-            &per_worker.to_string(),
-        ])
-        .args([
-            "-m",
-            "POST",
-            "-T",
-            "application/json",
-            "-d",
-            BODY,
-            "-H",
-            &format!("Authorization: Bearer {KEY}"),
-        ])
-        .arg(url)
-        .output()
-        .context("run hey (make bench installs it)")?;
-    Ok(proxy_bench::parse_hey(&String::from_utf8_lossy(
-        &out.stdout,
-    )))
-}
-
 /// One throughput run of an arm: wrk's numbers and the proxy's CPU µs per request.
 fn throughput(dir: &Path, url: &str, pids: &[u32], args: &Args) -> anyhow::Result<(Wrk, f64)> {
     let cpu = |pids: &[u32]| {
@@ -157,7 +55,7 @@ fn throughput(dir: &Path, url: &str, pids: &[u32], args: &Args) -> anyhow::Resul
             .sum::<Duration>()
     };
     let before = cpu(pids);
-    let run = wrk(dir, url, args)?;
+    let run = proxy_arms::wrk(dir, url, args.seconds, args.connections)?;
     let used = cpu(pids).saturating_sub(before);
     let per_request = used.as_secs_f64() * 1e6 / run.requests.max(1) as f64;
     Ok((run, per_request))
@@ -166,59 +64,6 @@ fn throughput(dir: &Path, url: &str, pids: &[u32], args: &Args) -> anyhow::Resul
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     values[values.len() / 2]
-}
-
-/// Peak RSS growth (MiB) of the proxy's processes while a 100 MiB body streams through.
-fn stream_growth(dir: &Path, url: &str, pids: &[u32], insecure: bool) -> anyhow::Result<f64> {
-    let body = dir.join("body-100m");
-    if !body.exists() {
-        std::fs::File::create(&body)?.set_len(100 * 1024 * 1024)?;
-    }
-    let peak = |pids: &[u32]| {
-        pids.iter()
-            .map(|p| proxy_bench::status_kib(*p, "VmHWM:"))
-            .sum::<u64>()
-    };
-    pids.iter().for_each(|p| proxy_bench::reset_peak(*p));
-    let before = peak(pids);
-    let mut curl = Command::new("curl");
-    curl.args([
-        "-s",
-        "-o",
-        "/dev/null",
-        "-w",
-        "%{http_code}",
-        "-H",
-        &format!("Authorization: Bearer {KEY}"),
-    ]);
-    if insecure {
-        curl.arg("-k");
-    }
-    let out = curl
-        .arg("--data-binary")
-        .arg(format!("@{}", body.display()))
-        .arg(url)
-        .output()?;
-    let status = String::from_utf8_lossy(&out.stdout).to_string();
-    anyhow::ensure!(status == "200", "100 MiB POST to {url} answered {status}");
-    Ok((peak(pids).saturating_sub(before)) as f64 / 1024.0)
-}
-
-/// RSS (KiB) per connection of `count` idle connections to `addr`.
-fn idle_cost(addr: &str, pids: &[u32], count: usize) -> f64 {
-    let rss = |pids: &[u32]| {
-        pids.iter()
-            .map(|p| proxy_bench::status_kib(*p, "VmRSS:"))
-            .sum::<u64>()
-    };
-    let before = rss(pids);
-    let held: Vec<_> = (0..count)
-        .filter_map(|_| std::net::TcpStream::connect(addr).ok())
-        .collect();
-    std::thread::sleep(Duration::from_secs(1));
-    let cost = rss(pids).saturating_sub(before) as f64 / held.len().max(1) as f64;
-    drop(held);
-    cost
 }
 
 fn main() -> anyhow::Result<()> {
@@ -237,13 +82,13 @@ fn main() -> anyhow::Result<()> {
             + &std::fs::read_to_string(fixture("intermediate.crt"))?,
     )?;
     let key = fixture("ec.key");
-    let _upstream = Nginx::start(
+    let _upstream = proxy_arms::Nginx::start(
         dir.path(),
         "upstream",
         proxy_bench::upstream_conf(&dir.path().join("upstream"), up),
         "1",
     )?;
-    let nginx = Nginx::start(
+    let nginx = proxy_arms::Nginx::start(
         dir.path(),
         "proxy",
         proxy_bench::proxy_conf(&dir.path().join("proxy"), nx, nxs, up, &chain, &key),
@@ -362,15 +207,15 @@ fn main() -> anyhow::Result<()> {
         );
     }
 
-    let budget_direct = hey(&arms[0].1, 5000, args.seconds)?;
-    let budget_router = hey(&arms[2].1, 5000, args.seconds)?;
+    let budget_direct = proxy_arms::hey(&arms[0].1, 5000, args.seconds)?;
+    let budget_router = proxy_arms::hey(&arms[2].1, 5000, args.seconds)?;
     let added_mean = (budget_router.mean.as_secs_f64() - budget_direct.mean.as_secs_f64()) * 1e3;
     let added_p99 = (budget_router.p99.as_secs_f64() - budget_direct.p99.as_secs_f64()) * 1e3;
 
-    let nginx_stream = stream_growth(dir.path(), &arms[1].1, &nginx.pids(), false)?;
-    let router_stream = stream_growth(dir.path(), &arms[2].1, &[router.pid()], false)?;
-    let nginx_idle = idle_cost(&format!("127.0.0.1:{nx}"), &nginx.pids(), 5000);
-    let router_idle = idle_cost(&router.http.to_string(), &[router.pid()], 5000);
+    let nginx_stream = proxy_arms::stream_growth(dir.path(), &arms[1].1, &nginx.pids(), false)?;
+    let router_stream = proxy_arms::stream_growth(dir.path(), &arms[2].1, &[router.pid()], false)?;
+    let nginx_idle = proxy_arms::idle_cost(&format!("127.0.0.1:{nx}"), &nginx.pids(), 5000);
+    let router_idle = proxy_arms::idle_cost(&router.http.to_string(), &[router.pid()], 5000);
 
     let check = |ok: bool| if ok { "met" } else { "NOT met" };
     println!("\n| goal | measured | |\n|---|---|---|");
