@@ -11,6 +11,8 @@ use ring::signature::{self, RsaPublicKeyComponents, UnparsedPublicKey};
 use rustls_pki_types::pem::{PemObject, SectionKind};
 use serde::Deserialize;
 use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::Mutex;
 use x509_parser::oid_registry::{OID_EC_P256, OID_KEY_TYPE_EC_PUBLIC_KEY, OID_PKCS1_RSAENCRYPTION};
 use x509_parser::prelude::FromDer;
 use x509_parser::x509::SubjectPublicKeyInfo;
@@ -63,10 +65,45 @@ impl PublicKey {
     }
 }
 
-/// The public keys tokens may be signed with.
-#[derive(Debug, Clone, Default)]
+/// The public keys tokens may be signed with, and the tokens they already verified.
+#[derive(Debug, Default)]
 pub struct TokenKeys {
     keys: Vec<PublicKey>,
+    verified: Verified,
+}
+
+/// Most tokens remembered as verified; past it the memory starts over.
+const MAX_VERIFIED: usize = 4096;
+
+/// Tokens already verified, by a SHA-256 of token and audience, with their expiry. Clients reuse a
+/// token for its lifetime, and an RS256 check (~26 µs) costs more than the whole proxy hop. It
+/// belongs to one set of keys: new keys start with none, so a removed key stops working at once.
+#[derive(Debug, Default)]
+struct Verified(Mutex<HashMap<[u8; 32], i64>>);
+
+impl Verified {
+    fn key(token: &[u8], audience: &str) -> [u8; 32] {
+        let mut context = ring::digest::Context::new(&ring::digest::SHA256);
+        context.update(token);
+        context.update(&[0]);
+        context.update(audience.as_bytes());
+        let mut key = [0u8; 32];
+        key.copy_from_slice(context.finish().as_ref());
+        key
+    }
+
+    fn still_valid(&self, key: &[u8; 32], now: i64) -> bool {
+        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(key).is_some_and(|exp| exp + LEEWAY_SECONDS > now)
+    }
+
+    fn remember(&self, key: [u8; 32], exp: i64) {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= MAX_VERIFIED {
+            map.clear();
+        }
+        map.insert(key, exp);
+    }
 }
 
 /// Why a token was refused (for the log; the client sees only 401).
@@ -134,7 +171,13 @@ impl TokenKeys {
         if keys.is_empty() && problems.is_empty() {
             problems.push(format!("{what} holds no keys"));
         }
-        (Self { keys }, problems)
+        (
+            Self {
+                keys,
+                verified: Verified::default(),
+            },
+            problems,
+        )
     }
 
     /// How many keys there are.
@@ -149,6 +192,20 @@ impl TokenKeys {
 
     /// Checks a token for `audience` at `now` (Unix seconds).
     pub fn verify(&self, token: &[u8], audience: &str, now: i64) -> Result<(), TokenError> {
+        if token.len() > MAX_TOKEN {
+            return Err(TokenError::Malformed);
+        }
+        let key = Verified::key(token, audience);
+        if self.verified.still_valid(&key, now) {
+            return Ok(());
+        }
+        let exp = self.check(token, audience, now)?;
+        self.verified.remember(key, exp);
+        Ok(())
+    }
+
+    /// The full check; the token's `exp` when it passes.
+    fn check(&self, token: &[u8], audience: &str, now: i64) -> Result<i64, TokenError> {
         if token.len() > MAX_TOKEN {
             return Err(TokenError::Malformed);
         }
@@ -186,10 +243,10 @@ impl TokenKeys {
             serde_json::from_slice(&decode(body)?).map_err(|_| TokenError::Malformed)?;
         let now = now as f64;
         let leeway = LEEWAY_SECONDS as f64;
-        match claims.exp {
-            Some(exp) if exp + leeway > now => {}
+        let exp = match claims.exp {
+            Some(exp) if exp + leeway > now => exp,
             _ => return Err(TokenError::Expired),
-        }
+        };
         if claims.nbf.is_some_and(|nbf| nbf - leeway > now) {
             return Err(TokenError::NotYetValid);
         }
@@ -201,7 +258,8 @@ impl TokenKeys {
         if !audience_ok {
             return Err(TokenError::Audience(audience.to_string()));
         }
-        Ok(())
+        // Floored: a cached token never outlives its `exp`.
+        Ok(exp.floor() as i64)
     }
 }
 

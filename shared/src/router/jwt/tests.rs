@@ -226,3 +226,30 @@ fn unusable_values_and_keys_are_reported_and_skipped() {
     assert!(empty.is_empty());
     assert_eq!(problems, ["Secret `default/tk` holds no keys"]);
 }
+
+#[test]
+fn a_verified_token_is_remembered_until_it_expires_and_only_by_its_keys() {
+    let keys = keys(&[("rsa.crt", fixture("rsa.crt"))]);
+    let token = rs256(json!({"aud": "s", "exp": NOW + 100}));
+    assert_eq!(keys.verify(token.as_bytes(), "s", NOW), Ok(()));
+    assert_eq!(
+        keys.verify(token.as_bytes(), "s", NOW + 150),
+        Ok(()),
+        "within the leeway"
+    );
+    assert_eq!(
+        keys.verify(token.as_bytes(), "s", NOW + 161),
+        Err(TokenError::Expired)
+    );
+    assert_eq!(
+        keys.verify(token.as_bytes(), "other", NOW),
+        Err(TokenError::Audience("other".into())),
+        "remembered for its audience only"
+    );
+    // Other keys (a changed Secret) remember nothing: the token is checked against them.
+    let other = self::keys(&[("ec.crt", fixture("ec.crt"))]);
+    assert_eq!(
+        other.verify(token.as_bytes(), "s", NOW),
+        Err(TokenError::Signature)
+    );
+}
