@@ -41,11 +41,7 @@ fn both_keys_open_the_service_and_anything_else_gets_401_with_a_challenge() {
         2,
         "refused requests never reach the model"
     );
-    let log = router.log();
-    assert!(
-        log.contains("401: the key is not the primary or secondary key"),
-        "{log}"
-    );
+    let log = router.wait_log(&["401: the key is not the primary or secondary key"]);
     assert!(
         !log.contains(PRIMARY) && !log.contains("guess"),
         "no key in the log:\n{log}"
@@ -175,11 +171,7 @@ fn tokens_signed_with_the_token_keys_are_accepted_for_their_audience_only() {
         "unknown signer"
     );
     assert_eq!(with_key(&svc, PRIMARY).status, 401, "a key is not a token");
-    let log = router.log();
-    assert!(
-        log.contains("the token has expired") && log.contains("no token key verifies"),
-        "{log}"
-    );
+    router.wait_log(&["the token has expired", "no token key verifies"]);
 
     // Keys removed from the Secret stop working without a restart.
     ctx.kube
@@ -202,13 +194,12 @@ fn without_token_keys_token_services_refuse_everything() {
         with_key(&score_url(&router, "sentiment"), &token).status,
         401
     );
-    assert!(
+    // (The router's stderr is read by a thread of ours: wait for the line, do not race it.)
+    eventually(Duration::from_secs(5), "the missing Secret logged", || {
         router
             .log()
-            .contains("token keys Secret default/absent does not exist"),
-        "{}",
-        router.log()
-    );
+            .contains("token keys Secret default/absent does not exist")
+    });
 }
 
 #[test]

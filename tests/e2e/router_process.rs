@@ -46,11 +46,7 @@ fn sigterm_fails_readiness_finishes_requests_in_flight_and_exits_0() {
         "took {:?}",
         started.elapsed()
     );
-    let log = router.log();
-    assert!(
-        log.contains("draining: readiness fails") && log.contains("drained; stopped"),
-        "{log}"
-    );
+    router.wait_log(&["draining: readiness fails", "drained; stopped"]);
     assert!(
         TcpStream::connect(router.http).is_err(),
         "nothing listens after exit"
@@ -85,13 +81,7 @@ fn a_request_that_never_ends_cannot_hold_the_drain_past_its_timeout() {
         );
         drop(hung.join());
     });
-    assert!(
-        router
-            .log()
-            .contains("drain timeout (2s) passed with requests in flight"),
-        "{}",
-        router.log()
-    );
+    router.wait_log(&["drain timeout (2s) passed with requests in flight"]);
 }
 
 fn run(args: &[&str], kubeconfig: &std::path::Path) -> (i32, String) {

@@ -95,9 +95,26 @@ impl RouterProcess {
         http_get(self.admin, path)
     }
 
-    /// Everything it wrote to stderr so far.
+    /// Everything it wrote to stderr so far (as read by a thread of ours, so possibly a moment
+    /// behind: use [`Self::wait_log`] for a line that must be there).
     pub fn log(&self) -> String {
         self.stderr.lock().expect("log").clone()
+    }
+
+    /// Waits until stderr holds every one of `needles` (at most 5 s); returns the log.
+    pub fn wait_log(&self, needles: &[&str]) -> String {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let log = self.log();
+            if needles.iter().all(|n| log.contains(n)) {
+                return log;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no {needles:?} in the router's log:\n{log}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// Its process id.

@@ -165,6 +165,11 @@ async fn route(
     let name = backend.public_name();
     let config = backend.config();
     let settings = &config.settings;
+    if settings.auth == AuthMode::Token && !shared.health.token_keys_read() {
+        let text = format!("Service {name} is starting: its token keys are not loaded yet");
+        let why = "503: the token keys Secret has not been read yet";
+        return refuse(&backend, StatusCode::SERVICE_UNAVAILABLE, text, why, id);
+    }
     let token_keys = match settings.auth {
         AuthMode::Token => shared
             .token_keys

@@ -89,6 +89,8 @@ pub async fn termination() {
 pub struct Health {
     started: Instant,
     synced: AtomicBool,
+    /// The token-keys Secret has been read once (found or not), or none is configured.
+    token_keys_read: AtomicBool,
     draining: AtomicBool,
     last_request_ms: AtomicU64,
 }
@@ -98,6 +100,7 @@ impl Default for Health {
         Self {
             started: Instant::now(),
             synced: AtomicBool::new(false),
+            token_keys_read: AtomicBool::new(false),
             draining: AtomicBool::new(false),
             last_request_ms: AtomicU64::new(0),
         }
@@ -119,6 +122,16 @@ impl Health {
     /// The first discovery lists are in.
     pub fn set_synced(&self) {
         self.synced.store(true, Relaxed);
+    }
+
+    /// The token-keys Secret was read (or there is none to read).
+    pub fn set_token_keys_read(&self) {
+        self.token_keys_read.store(true, Relaxed);
+    }
+
+    /// Whether token-auth services can be answered yet.
+    pub fn token_keys_read(&self) -> bool {
+        self.token_keys_read.load(Relaxed)
     }
 
     /// Whether SIGTERM arrived.
@@ -150,13 +163,17 @@ impl Shared {
     /// Fresh state for these options.
     pub fn new(options: Options) -> Arc<Self> {
         let table: Arc<RwLock<Arc<Table>>> = Arc::default();
+        let health = Health::default();
+        if options.token_keys_secret.is_none() {
+            health.set_token_keys_read();
+        }
         Arc::new(Self {
             options,
             metrics: Metrics::with_table(table.clone()),
             table,
             token_keys: RwLock::new(None),
             certs: Arc::default(),
-            health: Health::default(),
+            health,
             ids: RequestIds::default(),
         })
     }
@@ -172,6 +189,8 @@ impl Shared {
             Some("draining: shutting down")
         } else if !self.health.synced.load(Relaxed) {
             Some("discovery has not listed the model deployments and pods yet")
+        } else if !self.health.token_keys_read() {
+            Some("the token keys Secret has not been read yet")
         } else if self.options.https.is_some() && !self.certs.loaded() {
             Some("no TLS certificate loaded yet")
         } else {

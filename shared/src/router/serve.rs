@@ -244,6 +244,7 @@ fn watch_token_keys(shared: &Arc<Shared>, client: &kube::Client, name: String) {
                 }
             };
             *shared.token_keys.write().unwrap_or_else(|e| e.into_inner()) = keys;
+            shared.health.set_token_keys_read();
         }
     });
 }
