@@ -180,3 +180,45 @@ fn an_api_server_outage_keeps_the_routes_it_knew_and_discovery_resumes_after_it(
     );
     router_process.wait_log(&["watch of model pods works again"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_router_reports_time_weighted_load_per_deployment_every_second() {
+    let ctx = cluster();
+    let annotations = [("kubectl-aml.io/max-queue-wait-ms", "5000")];
+    let _replicas = v1_service(&ctx, "stats", 1, &annotations);
+    let router_process = start(&ctx, &["--identity", "router-a"]);
+    let stop = Arc::new(AtomicBool::new(false));
+    // Two clients on one single-slot replica: one in flight and one queued, nearly all the time.
+    let load = Load::new(&score_url(&router_process, "stats"), 2).header("x-test-delay-ms", "50");
+    let running = tokio::spawn(load.run(stop.clone()));
+    pause(2500).await;
+    let (status, body) = router_process.admin_get("/stats");
+    stop.store(true, SeqCst);
+    assert!(running.await.unwrap().failures.is_empty());
+    assert_eq!(status, 200, "{body}");
+    let report: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(report["identity"], "router-a");
+    let service = &report["services"][0];
+    assert_eq!(
+        (
+            service["namespace"].as_str(),
+            service["deployment"].as_str()
+        ),
+        (Some("ws1"), Some("stats"))
+    );
+    assert_eq!(service["ready"], 1);
+    let (busy, queued) = (
+        service["busy"].as_f64().unwrap(),
+        service["queued"].as_f64().unwrap(),
+    );
+    assert!(
+        busy > 0.8 && busy <= 1.0,
+        "busy {busy}: one replica's worth, time-weighted"
+    );
+    assert!(queued > 0.6 && queued <= 1.0, "queued {queued}");
+    let requests = service["requests"].as_u64().unwrap();
+    assert!(
+        (10..=25).contains(&requests),
+        "{requests} requests of ~50 ms in a 1 s window"
+    );
+}

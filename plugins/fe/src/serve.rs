@@ -50,9 +50,23 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
     drain_timeout: Duration,
 
+    /// This router's name among its peers, in its load reports and the autoscaler's Lease
+    /// [default: $POD_NAME, else hostname-pid]
+    #[arg(long, value_name = "NAME", env = "POD_NAME")]
+    identity: Option<String>,
+
     /// Worker threads [default: the CPUs this process may use]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     workers: Option<u16>,
+}
+
+/// `hostname-pid`: unique among routers on one machine, readable in a pod (whose hostname is its name).
+fn default_identity() -> String {
+    let host = nix::unistd::gethostname()
+        .ok()
+        .and_then(|h| h.into_string().ok())
+        .unwrap_or_else(|| "router".into());
+    format!("{host}-{}", std::process::id())
 }
 
 /// `host:port`: an IPv4 address, `[IPv6]`, `localhost`, or nothing (all interfaces).
@@ -119,6 +133,7 @@ impl ServeArgs {
             } else {
                 request_timeout
             },
+            identity: self.identity.clone().unwrap_or_else(default_identity),
         })
     }
 

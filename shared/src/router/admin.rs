@@ -1,5 +1,6 @@
 //! The admin port: `/healthz` (the process answers), `/readyz` (503 until discovery has listed
-//! everything, without a certificate when HTTPS is on, and while draining), `/metrics`.
+//! everything, without a certificate when HTTPS is on, and while draining), `/metrics`, and
+//! `/stats` (the load windows the autoscaler leader gathers).
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -30,6 +31,15 @@ pub async fn handle(
             None => local(StatusCode::OK, "ready"),
             Some(why) => local(StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {why}")),
         },
+        "/stats" => {
+            let report = super::stats::report(&shared);
+            let body = serde_json::to_vec(&report).unwrap_or_default();
+            let mut response = Response::new(ReplyBody::Local(Some(Bytes::from(body))));
+            response
+                .headers_mut()
+                .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            response
+        }
         "/metrics" => {
             let mut response =
                 Response::new(ReplyBody::Local(Some(Bytes::from(shared.metrics.render()))));
@@ -41,7 +51,7 @@ pub async fn handle(
         }
         other => local(
             StatusCode::NOT_FOUND,
-            format!("no {other} here: try /healthz, /readyz or /metrics"),
+            format!("no {other} here: try /healthz, /readyz, /metrics or /stats"),
         ),
     })
 }

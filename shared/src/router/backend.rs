@@ -9,6 +9,7 @@ use http::HeaderMap;
 use super::auth::{Keys, bearer};
 use super::contract::{App, AuthMode, BackendKey, Settings};
 use super::jwt::TokenKeys;
+use super::meter::Window;
 use super::metrics::BackendMetrics;
 use super::slots::Pool;
 
@@ -43,6 +44,8 @@ pub struct Backend {
     pub pool: Arc<Pool>,
     /// Its metric handles.
     pub metrics: BackendMetrics,
+    /// The last closed load window (time-weighted busy and queued over about a second).
+    window: RwLock<Window>,
 }
 
 /// Why a request was not let in (for the log).
@@ -63,6 +66,7 @@ impl Backend {
             config: RwLock::new(Arc::new(config)),
             keys: RwLock::new(KeyState::Pending),
             metrics,
+            window: RwLock::default(),
         })
     }
 
@@ -99,6 +103,17 @@ impl Backend {
         let changed = *current != keys;
         *current = keys;
         changed
+    }
+
+    /// Closes the pool's load window and keeps it as the last one.
+    pub fn close_window(&self) {
+        let window = self.pool.take_window();
+        *self.window.write().unwrap_or_else(|e| e.into_inner()) = window;
+    }
+
+    /// The last closed load window.
+    pub fn last_window(&self) -> Window {
+        *self.window.read().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Name of the service or endpoint, as URLs and token audiences name it.

@@ -20,10 +20,12 @@ mod events;
 mod handler;
 pub mod jwt;
 mod listener;
+mod meter;
 mod metrics;
 mod proxy;
 mod serve;
 pub mod slots;
+pub mod stats;
 mod table;
 pub mod tls;
 mod upstream;
@@ -66,6 +68,8 @@ pub struct Options {
     pub drain_timeout: Duration,
     /// Most time for the start-up check of the API server.
     pub api_timeout: Duration,
+    /// This router's name among its peers (the pod's name in a cluster).
+    pub identity: String,
 }
 
 /// Completes on SIGTERM (Kubernetes stopping the pod) or Ctrl-C.
@@ -179,7 +183,7 @@ impl Shared {
     }
 
     /// The routing table now.
-    fn table(&self) -> Arc<Table> {
+    pub(crate) fn table(&self) -> Arc<Table> {
         self.table.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 

@@ -65,6 +65,7 @@ pub async fn serve(
 
     let shared = Shared::new(options);
     discovery::start(shared.clone(), client.clone());
+    tokio::spawn(super::stats::close_windows(shared.clone()));
     if shared.options.https.is_some() {
         watch_tls(&shared, &client);
     }

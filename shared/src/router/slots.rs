@@ -8,10 +8,13 @@ use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use tokio::sync::oneshot;
 
+use super::meter::{Meter, Window};
 use super::upstream::Conns;
 
 /// Most requests that may wait in one service's queue; past it the router answers 503 at once.
@@ -104,6 +107,10 @@ struct State {
     waiters: VecDeque<Waiter>,
     next_id: u64,
     next_pick: usize,
+    /// Requests in flight on any replica of the pool, ready or draining.
+    inflight: u32,
+    /// Busy and queued over time, for the autoscaler.
+    meter: Meter,
 }
 
 /// The replicas of one model Deployment and the requests waiting for them.
@@ -149,7 +156,9 @@ struct WaitGuard<'a> {
 impl Drop for WaitGuard<'_> {
     fn drop(&mut self) {
         if self.armed {
-            self.pool.lock().waiters.retain(|w| w.id != self.id);
+            let mut state = self.pool.lock();
+            state.account(Instant::now());
+            state.waiters.retain(|w| w.id != self.id);
         }
     }
 }
@@ -164,6 +173,8 @@ impl Pool {
                 waiters: VecDeque::new(),
                 next_id: 0,
                 next_pick: 0,
+                inflight: 0,
+                meter: Meter::new(tokio::time::Instant::now()),
             }),
         })
     }
@@ -182,6 +193,7 @@ impl Pool {
     ) -> Result<Lease, Refusal> {
         let (id, mut rx) = {
             let mut state = self.lock();
+            state.account(Instant::now());
             if let Some(replica) = state.pick(avoid) {
                 return Ok(self.lease(replica));
             }
@@ -208,6 +220,7 @@ impl Pool {
             Err(_) => {
                 guard.armed = false;
                 let mut state = self.lock();
+                state.account(Instant::now());
                 if let Some(at) = state.waiters.iter().position(|w| w.id == id) {
                     state.waiters.remove(at);
                     return Err(state.refusal());
@@ -230,16 +243,21 @@ impl Pool {
     /// Frees a slot: hands it to the oldest live waiter while the replica is ready, else counts it free.
     fn release(self: &Arc<Self>, replica: &Arc<Replica>) {
         let mut state = self.lock();
+        state.account(Instant::now());
         if replica.ready.load(Relaxed) {
             while let Some(waiter) = state.waiters.pop_front() {
                 match waiter.tx.send(self.lease(replica.clone())) {
-                    Ok(()) => return,
+                    Ok(()) => {
+                        state.meter.served();
+                        return;
+                    }
                     // That waiter is gone; disarm the lease we got back (we hold the lock).
                     Err(mut lease) => lease.live = false,
                 }
             }
         }
         replica.inflight.fetch_sub(1, Relaxed);
+        state.inflight -= 1;
     }
 
     /// Gives free slots to waiters, oldest first (after replicas were added or capacity grew).
@@ -253,6 +271,7 @@ impl Pool {
                 let Some(waiter) = state.waiters.pop_front() else {
                     lease.live = false;
                     replica.inflight.fetch_sub(1, Relaxed);
+                    state.inflight -= 1;
                     return;
                 };
                 match waiter.tx.send(lease) {
@@ -268,6 +287,7 @@ impl Pool {
     pub fn set_ready(self: &Arc<Self>, mut replicas: Vec<Arc<Replica>>) {
         replicas.sort_by(|a, b| a.name.cmp(&b.name));
         let mut state = self.lock();
+        state.account(Instant::now());
         for old in &state.ready {
             old.ready.store(false, Relaxed);
         }
@@ -281,6 +301,7 @@ impl Pool {
     /// Changes the slots per replica; more slots serve waiting requests at once.
     pub fn set_capacity(self: &Arc<Self>, capacity: u32) {
         let mut state = self.lock();
+        state.account(Instant::now());
         state.capacity = capacity.max(1);
         self.serve_waiters(&mut state);
     }
@@ -288,17 +309,34 @@ impl Pool {
     /// Ready replicas, in-flight and queued requests now.
     pub fn counts(&self) -> Counts {
         let state = self.lock();
-        let inflight: u32 = state.ready.iter().map(|r| r.inflight()).sum();
         Counts {
             ready: state.ready.len() as u32,
-            inflight,
-            busy: f64::from(inflight) / f64::from(state.capacity),
+            inflight: state.inflight,
+            busy: state.busy(),
             queued: state.waiters.len() as u32,
         }
+    }
+
+    /// Closes the current load window (time-weighted busy and queued) and starts the next.
+    pub fn take_window(&self) -> Window {
+        let mut state = self.lock();
+        let (busy, queued, ready) = (state.busy(), state.waiters.len(), state.ready.len() as u32);
+        state.meter.take(Instant::now(), busy, queued, ready)
     }
 }
 
 impl State {
+    /// In flight over the slots per replica: replicas' worth of busy.
+    fn busy(&self) -> f64 {
+        f64::from(self.inflight) / f64::from(self.capacity)
+    }
+
+    /// Integrates the levels up to `now`; called before every change to them.
+    fn account(&mut self, now: Instant) {
+        let busy = self.busy();
+        self.meter.advance(now, busy, self.waiters.len());
+    }
+
     fn refusal(&self) -> Refusal {
         if self.ready.is_empty() {
             Refusal::NoReplicas
@@ -332,6 +370,8 @@ impl State {
                     continue;
                 }
                 replica.inflight.fetch_add(1, Relaxed);
+                self.inflight += 1;
+                self.meter.served();
                 self.next_pick = at + 1;
                 return Some(replica.clone());
             }

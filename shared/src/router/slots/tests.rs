@@ -169,3 +169,30 @@ async fn more_capacity_serves_waiters_and_ejected_or_avoided_replicas_come_last(
     pool.set_capacity(2);
     assert!(waiting.await.unwrap().is_ok());
 }
+
+#[tokio::test(start_paused = true)]
+async fn windows_weight_busy_and_queued_by_time() {
+    let pool = Pool::new(1);
+    pool.set_ready(replicas(&["a"]));
+    let _ = pool.take_window();
+    let busy = pool.acquire(WAIT, None).await.unwrap();
+    let waiting = {
+        let pool = pool.clone();
+        tokio::spawn(async move { pool.acquire(Duration::from_secs(5), None).await })
+    };
+    tokio::task::yield_now().await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    drop(busy);
+    let second = waiting.await.unwrap().unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let window = pool.take_window();
+    // 1 busy throughout; 1 queued for the first half.
+    assert!((window.seconds - 1.0).abs() < 1e-6, "{window:?}");
+    assert!((window.busy - 1.0).abs() < 1e-6, "{window:?}");
+    assert!((window.queued - 0.5).abs() < 1e-6, "{window:?}");
+    assert_eq!((window.ready, window.requests), (1, 2));
+    drop(second);
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let idle = pool.take_window();
+    assert_eq!((idle.busy, idle.queued, idle.requests), (0.0, 0.0, 0));
+}
