@@ -3,6 +3,8 @@
 //! cluster to try policies on load traces. The process loop that acts on a cluster arrives with the
 //! router.
 
+pub mod lease;
+pub mod live;
 mod policy;
 mod replicas;
 mod router;

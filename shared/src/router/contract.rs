@@ -226,6 +226,12 @@ pub struct ModelDeployment {
     pub settings: Settings,
     /// Annotations that could not be used.
     pub bad: Vec<BadAnnotation>,
+    /// Desired replicas (`spec.replicas`; Kubernetes defaults it to 1).
+    pub replicas: i32,
+    /// Its resourceVersion, the precondition of a scale write.
+    pub resource_version: Option<String>,
+    /// Its `kubectl-aml.io/` annotations (the autoscaler reads its own from them).
+    pub annotations: BTreeMap<String, String>,
 }
 
 /// The model Deployment this object is, if it is one: labelled `isazuremlapp=true` with pods
@@ -257,7 +263,33 @@ pub fn model_deployment(deployment: &Deployment) -> Option<ModelDeployment> {
         uid: meta.uid.clone(),
         settings,
         bad,
+        replicas: deployment
+            .spec
+            .as_ref()
+            .and_then(|s| s.replicas)
+            .unwrap_or(1),
+        resource_version: meta.resource_version.clone(),
+        annotations: meta
+            .annotations
+            .iter()
+            .flatten()
+            .filter(|(k, _)| k.starts_with(ANNOTATION_PREFIX))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
     })
+}
+
+/// Where a pod stands, as the autoscaler counts it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PodState {
+    /// Serving.
+    Ready,
+    /// Scheduled (or not yet considered) and starting.
+    Starting,
+    /// Pending because the scheduler found no room (`PodScheduled=False`, `Unschedulable`).
+    Unschedulable,
+    /// Being deleted.
+    Terminating,
 }
 
 /// One pod of a model Deployment.
@@ -271,6 +303,8 @@ pub struct PodReplica {
     pub addr: Option<SocketAddr>,
     /// Ready condition True, an IP, and not terminating.
     pub ready: bool,
+    /// Where it stands.
+    pub state: PodState,
 }
 
 /// The replica this pod is, if it is a model pod.
@@ -285,13 +319,31 @@ pub fn pod_replica(pod: &Pod) -> Option<PodReplica> {
         .and_then(|s| s.conditions.as_ref())
         .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
     let addr = ip.map(|ip| SocketAddr::new(ip, scoring_port(pod)));
+    let ready = ready_condition && addr.is_some() && meta.deletion_timestamp.is_none();
+    let unschedulable = status.and_then(|s| s.conditions.as_ref()).is_some_and(|c| {
+        c.iter().any(|c| {
+            c.type_ == "PodScheduled"
+                && c.status == "False"
+                && c.reason.as_deref() == Some("Unschedulable")
+        })
+    });
+    let state = if meta.deletion_timestamp.is_some() {
+        PodState::Terminating
+    } else if ready {
+        PodState::Ready
+    } else if unschedulable {
+        PodState::Unschedulable
+    } else {
+        PodState::Starting
+    };
     Some(PodReplica {
         key: BackendKey {
             namespace: meta.namespace.clone().unwrap_or_default(),
             app,
         },
         name: meta.name.clone()?,
-        ready: ready_condition && addr.is_some() && meta.deletion_timestamp.is_none(),
+        ready,
+        state,
         addr,
     })
 }

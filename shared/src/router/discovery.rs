@@ -24,6 +24,17 @@ use super::watch::{self, Change};
 /// A namespace and a name.
 type ObjectKey = (String, String);
 
+/// What discovery knows of the model Deployments and their pods, for the autoscaler.
+#[derive(Debug, Clone, Default)]
+pub struct ClusterView {
+    /// Every model Deployment, sorted by namespace and name.
+    pub deployments: Vec<ModelDeployment>,
+    /// Every model pod.
+    pub pods: Vec<PodReplica>,
+    /// Whether both were listed (before that, absence means nothing).
+    pub listed: bool,
+}
+
 /// What the watches send.
 // One message per watch event, consumed at once: boxing the objects would buy nothing.
 #[allow(clippy::large_enum_variant)]
@@ -227,6 +238,11 @@ impl Discovery {
             }
         }
         *self.shared.table.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(table);
+        self.shared.view.send_replace(Arc::new(ClusterView {
+            deployments: self.deployments.values().cloned().collect(),
+            pods: self.pods.values().cloned().collect(),
+            listed: self.listed == (true, true),
+        }));
         // Ready once both lists are in and every key-auth service has its keys Secret read
         // (found or not): before that, requests would fail for want of keys, not of a good key.
         if self.listed == (true, true) && !self.backends.values().any(|b| b.keys_pending()) {

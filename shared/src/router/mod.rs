@@ -15,7 +15,7 @@ pub mod auth;
 mod backend;
 mod body;
 pub mod contract;
-mod discovery;
+pub mod discovery;
 mod events;
 mod handler;
 pub mod jwt;
@@ -161,6 +161,8 @@ pub struct Shared {
     pub health: Health,
     /// Request ids.
     pub ids: RequestIds,
+    /// The model Deployments and pods discovery sees, for the autoscaler.
+    pub view: tokio::sync::watch::Sender<Arc<discovery::ClusterView>>,
 }
 
 impl Shared {
@@ -179,6 +181,7 @@ impl Shared {
             certs: Arc::default(),
             health,
             ids: RequestIds::default(),
+            view: tokio::sync::watch::Sender::new(Arc::default()),
         })
     }
 

@@ -127,12 +127,28 @@ fn a_ready_replica_has_the_ready_condition_an_ip_and_no_deletion() {
     assert!(!pod_replica(&model_pod(json!([]), not_ready)).unwrap().ready);
     let no_ip = json!({"conditions": [{"type": "Ready", "status": "True"}]});
     assert!(!pod_replica(&model_pod(json!([]), no_ip)).unwrap().ready);
+    let pending = json!({"phase": "Pending", "conditions": [
+        {"type": "PodScheduled", "status": "False", "reason": "Unschedulable"}]});
+    assert_eq!(
+        pod_replica(&model_pod(json!([]), pending)).unwrap().state,
+        PodState::Unschedulable
+    );
+    let starting =
+        json!({"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "True"}]});
+    assert_eq!(
+        pod_replica(&model_pod(json!([]), starting)).unwrap().state,
+        PodState::Starting
+    );
     let mut terminating = model_pod(json!([]), ready_status("10.0.0.7"));
     terminating.metadata.deletion_timestamp =
         Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
             k8s_openapi::jiff::Timestamp::UNIX_EPOCH,
         ));
     assert!(!pod_replica(&terminating).unwrap().ready);
+    assert_eq!(
+        pod_replica(&terminating).unwrap().state,
+        PodState::Terminating
+    );
 }
 
 #[test]
@@ -158,6 +174,8 @@ fn model_deployments_need_the_label_and_pod_labels() {
     .unwrap();
     let model = model_deployment(&deployment).unwrap();
     assert_eq!(model.name, "ep-blue");
+    assert_eq!(model.replicas, 1, "Kubernetes' default");
+    assert_eq!(model.annotations.len(), 1);
     assert_eq!(model.settings.traffic, Some(90));
     assert_eq!(model.settings.keys_secret, "ep-blue-keys");
 
