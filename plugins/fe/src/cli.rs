@@ -43,7 +43,7 @@ pub(crate) enum FeCommand {
     /// fails, requests in flight finish, and the process exits within --drain-timeout. The
     /// contract with model pods (labels, annotations, keys Secret, ports) is in the README.
     #[command(after_help = EXIT_CODES_HELP)]
-    Serve(crate::serve::ServeArgs),
+    Serve(Box<crate::serve::ServeArgs>),
 }
 
 /// kubectl's `--cascade` values.

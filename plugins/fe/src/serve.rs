@@ -8,7 +8,7 @@ use std::time::Duration;
 use aml_core::Context;
 use aml_core::cli::{Printer, parse_duration};
 use aml_core::k8s::{self, ClientOptions};
-use aml_core::router::{self, Listening, Options};
+use aml_core::router::{self, AutoscalerOptions, Listening, Options};
 
 /// How `fe serve` runs: listeners, Secrets, limits.
 #[derive(Debug, Clone, clap::Args)]
@@ -54,6 +54,22 @@ pub(crate) struct ServeArgs {
     /// [default: $POD_NAME, else hostname-pid]
     #[arg(long, value_name = "NAME", env = "POD_NAME")]
     identity: Option<String>,
+
+    /// Do not autoscale model Deployments (route only; e.g. beside another autoscaler)
+    #[arg(long)]
+    no_autoscaler: bool,
+
+    /// The Lease (in --fe-namespace) electing the one router that autoscales
+    #[arg(long, value_name = "NAME", default_value = "azureml-fe-autoscaler")]
+    lease_name: String,
+
+    /// The Service (in --fe-namespace) whose Endpoints are the router pods' admin ports
+    #[arg(long, value_name = "NAME", default_value = "azureml-fe-int-http")]
+    peers_service: String,
+
+    /// How long lower demand must last before the autoscaler removes replicas
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    scale_down_window: Duration,
 
     /// Worker threads [default: the CPUs this process may use]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
@@ -134,6 +150,11 @@ impl ServeArgs {
                 request_timeout
             },
             identity: self.identity.clone().unwrap_or_else(default_identity),
+            autoscaler: (!self.no_autoscaler).then(|| AutoscalerOptions {
+                lease_name: self.lease_name.clone(),
+                peers_service: self.peers_service.clone(),
+                scale_down_window: self.scale_down_window,
+            }),
         })
     }
 

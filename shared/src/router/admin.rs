@@ -1,6 +1,7 @@
 //! The admin port: `/healthz` (the process answers), `/readyz` (503 until discovery has listed
 //! everything, without a certificate when HTTPS is on, and while draining), `/metrics`, and
-//! `/stats` (the load windows the autoscaler leader gathers).
+//! `/stats` (the load windows the autoscaler leader gathers) and `/autoscaler` (who leads, and per
+//! model Deployment what the leader decided).
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -31,9 +32,18 @@ pub async fn handle(
             None => local(StatusCode::OK, "ready"),
             Some(why) => local(StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {why}")),
         },
-        "/stats" => {
-            let report = super::stats::report(&shared);
-            let body = serde_json::to_vec(&report).unwrap_or_default();
+        "/stats" | "/autoscaler" => {
+            let body = if request.uri().path() == "/stats" {
+                serde_json::to_vec(&super::stats::report(&shared))
+            } else {
+                let status = shared
+                    .autoscaler
+                    .read()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .clone();
+                serde_json::to_vec(&status)
+            }
+            .unwrap_or_default();
             let mut response = Response::new(ReplyBody::Local(Some(Bytes::from(body))));
             response
                 .headers_mut()
@@ -51,7 +61,7 @@ pub async fn handle(
         }
         other => local(
             StatusCode::NOT_FOUND,
-            format!("no {other} here: try /healthz, /readyz, /metrics or /stats"),
+            format!("no {other} here: try /healthz, /readyz, /metrics, /stats or /autoscaler"),
         ),
     })
 }

@@ -1,6 +1,6 @@
 //! Kubernetes Events on model Deployments, so `kubectl describe deploy` shows what the router
-//! thinks of them (a bad annotation, a keys Secret it cannot use). Posting is best effort: a
-//! failure is logged, never fatal.
+//! thinks of them (a bad annotation, a keys Secret it cannot use) and what the autoscaler did.
+//! Posting is best effort: a failure is logged, never fatal.
 
 use k8s_openapi::api::core::v1::{Event, EventSource, ObjectReference};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
@@ -23,6 +23,17 @@ pub struct About {
 
 /// Posts a Warning Event on a Deployment in the background.
 pub fn warn(client: &kube::Client, about: About, reason: &'static str, message: String) {
+    post(client, about, true, reason, message);
+}
+
+/// Posts a Normal (or, with `warning`, a Warning) Event on a Deployment in the background.
+pub fn post(
+    client: &kube::Client,
+    about: About,
+    warning: bool,
+    reason: &'static str,
+    message: String,
+) {
     let api: Api<Event> = Api::namespaced(client.clone(), &about.namespace);
     let now = Time(k8s_openapi::jiff::Timestamp::now());
     let suffix = format!("{:x}", now.0.as_nanosecond());
@@ -42,7 +53,7 @@ pub fn warn(client: &kube::Client, about: About, reason: &'static str, message: 
         },
         reason: Some(reason.into()),
         message: Some(message),
-        type_: Some("Warning".into()),
+        type_: Some(if warning { "Warning" } else { "Normal" }.into()),
         source: Some(EventSource {
             component: Some(COMPONENT.into()),
             host: None,

@@ -16,7 +16,7 @@ mod backend;
 mod body;
 pub mod contract;
 pub mod discovery;
-mod events;
+pub(crate) mod events;
 mod handler;
 pub mod jwt;
 mod listener;
@@ -29,7 +29,7 @@ pub mod stats;
 mod table;
 pub mod tls;
 mod upstream;
-mod watch;
+pub(crate) mod watch;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
@@ -70,6 +70,19 @@ pub struct Options {
     pub api_timeout: Duration,
     /// This router's name among its peers (the pod's name in a cluster).
     pub identity: String,
+    /// The autoscaler's settings; `None` runs the router alone.
+    pub autoscaler: Option<AutoscalerOptions>,
+}
+
+/// How the autoscaler in the router process runs.
+#[derive(Debug, Clone)]
+pub struct AutoscalerOptions {
+    /// The Lease electing the leader, in the fe namespace.
+    pub lease_name: String,
+    /// The Service whose Endpoints are the router pods' admin ports.
+    pub peers_service: String,
+    /// How long lower demand must last before a scale-down.
+    pub scale_down_window: Duration,
 }
 
 /// Completes on SIGTERM (Kubernetes stopping the pod) or Ctrl-C.
@@ -163,6 +176,8 @@ pub struct Shared {
     pub ids: RequestIds,
     /// The model Deployments and pods discovery sees, for the autoscaler.
     pub view: tokio::sync::watch::Sender<Arc<discovery::ClusterView>>,
+    /// The autoscaler's status, for `/autoscaler` on the admin port.
+    pub autoscaler: crate::autoscale::live::SharedStatus,
 }
 
 impl Shared {
@@ -182,6 +197,7 @@ impl Shared {
             health,
             ids: RequestIds::default(),
             view: tokio::sync::watch::Sender::new(Arc::default()),
+            autoscaler: Arc::default(),
         })
     }
 

@@ -66,6 +66,27 @@ pub async fn serve(
     let shared = Shared::new(options);
     discovery::start(shared.clone(), client.clone());
     tokio::spawn(super::stats::close_windows(shared.clone()));
+    let (stop_autoscaler, autoscaler_stopped) = watch::channel(false);
+    if let Some(autoscaler) = &shared.options.autoscaler {
+        let config = crate::autoscale::live::Config {
+            lease: crate::autoscale::live::leader::LeaseConfig {
+                namespace: shared.options.fe_namespace.clone(),
+                name: autoscaler.lease_name.clone(),
+                identity: shared.options.identity.clone(),
+                timing: Default::default(),
+            },
+            peers_service: autoscaler.peers_service.clone(),
+            scale_down_window: autoscaler.scale_down_window,
+        };
+        let status = shared.autoscaler.clone();
+        crate::autoscale::live::start(
+            shared.clone(),
+            client.clone(),
+            config,
+            status,
+            autoscaler_stopped,
+        );
+    }
     if shared.options.https.is_some() {
         watch_tls(&shared, &client);
     }
@@ -122,6 +143,8 @@ pub async fn serve(
     listening(&bound);
 
     shutdown.await;
+    // A draining router leads nothing: give the Lease up first, so another takes over at once.
+    let _ = stop_autoscaler.send(true);
     drain(&shared, &stop, &connections).await;
     let _ = stop_admin.send(true);
     Ok(())

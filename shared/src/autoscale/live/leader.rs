@@ -209,15 +209,16 @@ pub async fn run(
         } else {
             follower_period
         };
-        tokio::select! {
-            _ = tokio::time::sleep(period) => {}
-            _ = stop.wait_for(|s| *s) => {
-                if leadership.leading() {
-                    release(&api, &config).await;
-                }
-                leadership.set(None, None);
-                return;
+        let stopping = tokio::select! {
+            _ = tokio::time::sleep(period) => false,
+            _ = stop.wait_for(|s| *s) => true,
+        };
+        if stopping {
+            if leadership.leading() {
+                release(&api, &config).await;
             }
+            leadership.set(None, None);
+            return;
         }
     }
 }

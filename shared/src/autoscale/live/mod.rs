@@ -3,6 +3,11 @@
 //! and writes replica counts through the scale subresource with Events (`run`).
 
 pub mod annotations;
+pub mod gather;
 pub mod leader;
 mod model;
+pub mod run;
 pub mod scaler;
+
+pub use model::{Action, Demand, Key, LastChange, Outcome, ServiceStatus, Tick};
+pub use run::{Config, SharedStatus, Status, start};
