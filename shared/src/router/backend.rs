@@ -9,7 +9,6 @@ use http::HeaderMap;
 use super::auth::{Keys, bearer};
 use super::contract::{App, AuthMode, BackendKey, Settings};
 use super::jwt::TokenKeys;
-use super::meter::Window;
 use super::metrics::BackendMetrics;
 use super::slots::Pool;
 
@@ -44,8 +43,6 @@ pub struct Backend {
     pub pool: Arc<Pool>,
     /// Its metric handles.
     pub metrics: BackendMetrics,
-    /// The last closed load window (time-weighted busy and queued over about a second).
-    window: RwLock<Window>,
 }
 
 /// Why a request was not let in (for the log).
@@ -66,7 +63,6 @@ impl Backend {
             config: RwLock::new(Arc::new(config)),
             keys: RwLock::new(KeyState::Pending),
             metrics,
-            window: RwLock::default(),
         })
     }
 
@@ -105,15 +101,9 @@ impl Backend {
         changed
     }
 
-    /// Closes the pool's load window and keeps it as the last one.
+    /// Closes the pool's load window (the meter keeps it to fill the sliding second).
     pub fn close_window(&self) {
-        let window = self.pool.take_window();
-        *self.window.write().unwrap_or_else(|e| e.into_inner()) = window;
-    }
-
-    /// The last closed load window.
-    pub fn last_window(&self) -> Window {
-        *self.window.read().unwrap_or_else(|e| e.into_inner())
+        self.pool.take_window();
     }
 
     /// Name of the service or endpoint, as URLs and token audiences name it.

@@ -30,6 +30,8 @@ pub struct Meter {
     busy_area: f64,
     queued_area: f64,
     requests: u64,
+    /// The window closed last, to fill a sliding second.
+    previous: Window,
 }
 
 impl Meter {
@@ -41,6 +43,41 @@ impl Meter {
             busy_area: 0.0,
             queued_area: 0.0,
             requests: 0,
+            previous: Window::default(),
+        }
+    }
+
+    /// The last `span` up to `now`, without closing anything: the open window so far, topped up
+    /// with the end of the previous one (taken as even over its length). A load step shows at
+    /// once, yet each value is still weighted by time.
+    pub fn sliding(
+        &self,
+        now: Instant,
+        span: std::time::Duration,
+        busy: f64,
+        queued: usize,
+        ready: u32,
+    ) -> Window {
+        let open = now.saturating_duration_since(self.since).as_secs_f64();
+        let tail = now.saturating_duration_since(self.last).as_secs_f64();
+        let busy_area = self.busy_area + busy * tail;
+        let queued_area = self.queued_area + queued as f64 * tail;
+        let span = span.as_secs_f64();
+        let borrowed = (span - open).clamp(0.0, self.previous.seconds);
+        let seconds = open + borrowed;
+        let average = |area: f64, before: f64| {
+            if seconds > 0.0 {
+                (area + before * borrowed) / seconds
+            } else {
+                0.0
+            }
+        };
+        Window {
+            seconds,
+            busy: average(busy_area, self.previous.busy),
+            queued: average(queued_area, self.previous.queued),
+            ready,
+            requests: self.requests,
         }
     }
 
@@ -71,6 +108,7 @@ impl Meter {
             requests: self.requests,
         };
         *self = Self::new(now);
+        self.previous = window;
         window
     }
 }
@@ -96,6 +134,15 @@ mod tests {
         assert!((window.busy - 0.75).abs() < 1e-9, "{window:?}");
         assert!((window.queued - 1.0).abs() < 1e-9, "{window:?}");
         assert_eq!((window.ready, window.requests), (3, 2));
+
+        // Half a second into the next window at 3 busy: the last second is half each.
+        let sliding = meter.sliding(at(1500), Duration::from_secs(1), 3.0, 0, 3);
+        assert!((sliding.seconds - 1.0).abs() < 1e-9, "{sliding:?}");
+        assert!(
+            (sliding.busy - (0.75 + 3.0) / 2.0).abs() < 1e-9,
+            "{sliding:?}"
+        );
+        assert!((sliding.queued - 0.5).abs() < 1e-9, "{sliding:?}");
 
         // The next window starts where this one ended, with the levels still held.
         let next = meter.take(at(2000), 1.0, 0, 3);

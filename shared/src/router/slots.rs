@@ -317,6 +317,15 @@ impl Pool {
         }
     }
 
+    /// Time-weighted busy and queued over the last `span`, closing nothing.
+    pub fn sliding_window(&self, span: Duration) -> Window {
+        let state = self.lock();
+        let (busy, queued, ready) = (state.busy(), state.waiters.len(), state.ready.len() as u32);
+        state
+            .meter
+            .sliding(Instant::now(), span, busy, queued, ready)
+    }
+
     /// Closes the current load window (time-weighted busy and queued) and starts the next.
     pub fn take_window(&self) -> Window {
         let mut state = self.lock();

@@ -1,6 +1,7 @@
 //! What each router pod tells the autoscaler leader every second (`GET /stats` on the admin port):
-//! per model Deployment, the last closed window's time-weighted busy replicas and queued requests,
-//! and its ready replicas. The leader sums these over all router pods.
+//! per model Deployment, the time-weighted busy replicas and queued requests of the last second
+//! (sliding: a load step shows at once), and its ready replicas. The leader sums these over all
+//! router pods.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -49,7 +50,7 @@ pub fn report(shared: &Shared) -> PodStats {
         .backends()
         .iter()
         .map(|backend| {
-            let window = backend.last_window();
+            let window = backend.pool.sliding_window(WINDOW);
             ServiceStats {
                 namespace: backend.key.namespace.clone(),
                 deployment: backend.config().deployment.clone(),
