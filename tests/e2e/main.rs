@@ -33,6 +33,8 @@ mod attach_fidelity;
 mod attach_inputs;
 mod attach_process;
 mod attach_verbs;
+mod autoscale_env;
+mod autoscale_live;
 mod certs;
 mod certs_openssl;
 mod certs_process;

@@ -6,6 +6,7 @@ pub mod bench;
 pub mod fake_arm;
 pub mod fake_kube;
 pub mod http_server;
+pub mod kubelet;
 pub mod model_server;
 pub mod proxy_arms;
 pub mod proxy_bench;

@@ -30,8 +30,9 @@ fn addr_after(line: &str, label: &str) -> Option<SocketAddr> {
 }
 
 impl RouterProcess {
-    /// Starts `binary fe-args… serve --http 127.0.0.1:0 --admin 127.0.0.1:0 extra…` (the binary is
-    /// the fe plugin or a copy) with `kubeconfig`, and waits until it is ready.
+    /// Starts `binary serve --http 127.0.0.1:0 --admin 127.0.0.1:0 extra…` (the binary is the fe
+    /// plugin or a copy; `extra` may choose the addresses) with `kubeconfig`, and waits until it is
+    /// ready.
     pub fn start(binary: &str, kubeconfig: &Path, extra: &[&str]) -> Self {
         let router = Self::spawn(binary, kubeconfig, extra);
         router.wait_ready(Duration::from_secs(20));
@@ -40,8 +41,15 @@ impl RouterProcess {
 
     /// Starts it and returns once it listens, ready or not.
     pub fn spawn(binary: &str, kubeconfig: &Path, extra: &[&str]) -> Self {
-        let mut child = Command::new(binary)
-            .args(["serve", "--http", "127.0.0.1:0", "--admin", "127.0.0.1:0"])
+        let mut command = Command::new(binary);
+        command.arg("serve");
+        // Free ports unless the caller chose them.
+        for flag in ["--http", "--admin"] {
+            if !extra.contains(&flag) {
+                command.args([flag, "127.0.0.1:0"]);
+            }
+        }
+        let mut child = command
             .args(extra)
             .env("KUBECONFIG", kubeconfig)
             .env_remove("RUST_LOG")
@@ -120,6 +128,22 @@ impl RouterProcess {
     /// Its process id.
     pub fn pid(&self) -> u32 {
         self.child.as_ref().expect("running").id()
+    }
+
+    /// Kills it at once (SIGKILL), as a crashed pod.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// What `/autoscaler` on its admin port says, if it answers.
+    pub fn autoscaler(&self) -> Option<Value> {
+        let (status, body) = self.admin_get("/autoscaler");
+        (status == 200)
+            .then(|| serde_json::from_str(&body).ok())
+            .flatten()
     }
 
     /// Sends SIGTERM.
