@@ -34,6 +34,7 @@ mod attach_inputs;
 mod attach_process;
 mod attach_verbs;
 mod autoscale_env;
+mod autoscale_leader;
 mod autoscale_live;
 mod certs;
 mod certs_openssl;

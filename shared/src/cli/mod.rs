@@ -175,8 +175,8 @@ fn init_tracing(verbose: u8, rust_log: Option<&str>, no_color: bool) {
     let filter = match (rust_log, verbose) {
         (Some(filter), _) => filter.to_string(),
         // kube logs failed requests at ERROR; we report every error ourselves, so only with -v.
-        // The router is a server: its start, certificate and drain lines are worth seeing.
-        (None, 0) => "warn,aml_core::router=info,kube_client=off".into(),
+        // The router is a server: its start, certificate, drain and scaling lines are worth seeing.
+        (None, 0) => "warn,aml_core::router=info,aml_core::autoscale=info,kube_client=off".into(),
         (None, 1) => {
             "warn,aml_core=debug,kubectl_aml=debug,kube_client=debug,azure_identity=debug".into()
         }
