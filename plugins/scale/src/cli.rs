@@ -3,7 +3,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use aml_core::cli::{EXIT_CODES_HELP, OutputArgs, parse_duration};
+use std::net::SocketAddr;
+
+use aml_core::cli::{EXIT_CODES_HELP, KubeArgs, OutputArgs, parse_duration};
 use clap::{Parser, Subcommand};
 
 /// Replica planning and the azureml-fe autoscaling policy, tried before production
@@ -30,6 +32,31 @@ pub(crate) enum ScaleCommand {
     /// next. Prints a replica chart and a summary per policy; -o json or -o csv give the timeline.
     #[command(after_help = EXIT_CODES_HELP)]
     Simulate(SimulateArgs),
+    /// What the live autoscaler decided, per model Deployment, and which router leads it
+    ///
+    /// Asks the leading router (`kubectl aml fe serve`) through the API server's pod proxy, or
+    /// --admin directly; when it cannot be reached, shows what the Deployments, the
+    /// HorizontalPodAutoscalers and the scaling Events say. -n limits it to one namespace.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Status(StatusArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct StatusArgs {
+    /// Namespace of the routers and their Lease
+    #[arg(long, value_name = "NAMESPACE", default_value = "default")]
+    pub fe_namespace: String,
+    /// The Lease electing the autoscaler's leader
+    #[arg(long, value_name = "NAME", default_value = "azureml-fe-autoscaler")]
+    pub lease_name: String,
+    /// The routers' admin port, reached through the pod proxy
+    #[arg(long, value_name = "PORT", default_value_t = 9001)]
+    pub admin_port: u16,
+    /// Ask this admin address (host:port) instead, e.g. after kubectl port-forward
+    #[arg(long, value_name = "ADDR")]
+    pub admin: Option<SocketAddr>,
+    #[command(flatten)]
+    pub kube: KubeArgs,
 }
 
 /// The service's shape, shared by plan and simulate.

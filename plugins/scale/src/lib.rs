@@ -1,11 +1,13 @@
-//! `kubectl aml scale`: replica planning by the docs' formula, and azureml-fe's autoscaling policy
-//! tried on load traces beside HPA-like and KPA-like baselines — before production.
+//! `kubectl aml scale`: replica planning by the docs' formula, azureml-fe's autoscaling policy
+//! tried on load traces beside HPA-like and KPA-like baselines — before production — and the live
+//! autoscaler's decisions (`status`).
 
 mod baselines;
 mod chart;
 mod cli;
 mod plan;
 mod simulate;
+mod status;
 
 use aml_core::Context;
 use aml_core::cli::{Command, Printer, SharedArgs};
@@ -15,18 +17,26 @@ use cli::ScaleCommand;
 
 impl Command for Cli {
     fn shared(&self) -> SharedArgs<'_> {
-        // No cluster is involved: the Kubernetes flags stay out of the help.
+        // Only `status` looks at a cluster: the other verbs' help leaves the Kubernetes flags out.
+        let kube = match &self.command {
+            ScaleCommand::Status(args) => Some(&args.kube),
+            _ => None,
+        };
         SharedArgs {
-            kube: None,
+            kube,
             azure: None,
             output: &self.output,
         }
     }
 
-    async fn run(self, _ctx: &Context, out: &mut Printer) -> anyhow::Result<()> {
+    async fn run(self, ctx: &Context, out: &mut Printer) -> anyhow::Result<()> {
         match self.command {
             ScaleCommand::Plan(args) => plan::run(&args, out),
             ScaleCommand::Simulate(args) => simulate::run(&args, out),
+            ScaleCommand::Status(args) => {
+                let namespace = args.kube.namespace.clone();
+                status::run(ctx.kube().await?, &args, namespace.as_deref(), out).await
+            }
         }
     }
 }

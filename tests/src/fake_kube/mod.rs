@@ -9,6 +9,7 @@
 //! | `/api/v1`, `/apis/G`, `/apis/G/V` | legacy group and resource lists |
 //! | `/openapi/v3[/…]` | an index and per-group-version documents with PATCH operations (for `kubectl apply`) |
 //! | `/api/v1/[namespaces/NS/]PLURAL[/NAME[/SUB]]`, `/apis/G/V/…` | GET, LIST, WATCH, POST, PUT, PATCH (merge, JSON, strategic, apply), DELETE, DELETE collection; `scale` and `status` subresources |
+//! | `/api/v1/namespaces/NS/pods/NAME[:PORT]/proxy/PATH` | GET forwarded to the pod's IP and port (`proxy.rs`) |
 //!
 //! Errors are `kind: Status` bodies worded like the real server's. Behaviour it simulates: uid,
 //! resourceVersion, generation and timestamps; resourceVersion preconditions; finalizers and
@@ -28,6 +29,7 @@ pub mod kinds;
 mod managed;
 mod ownership;
 mod patch;
+mod proxy;
 mod route;
 mod selectors;
 pub mod server;

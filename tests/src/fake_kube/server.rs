@@ -44,7 +44,7 @@ pub struct Call {
     pub method: Method,
     /// Path without query.
     pub path: String,
-    raw_query: String,
+    pub(super) raw_query: String,
     query: HashMap<String, String>,
     headers: HeaderMap,
     /// Body bytes.
@@ -214,6 +214,9 @@ async fn respond(shared: &Arc<Shared>, call: &Call) -> Response<Body> {
         if sent != Some(token.as_str()) {
             return error(status::unauthorized());
         }
+    }
+    if let Some(response) = super::proxy::pod(shared, call).await {
+        return response;
     }
     let route = route(&call.path);
     let action = shared

@@ -75,6 +75,12 @@ pub fn addresses(endpoints: &Endpoints) -> Vec<SocketAddr> {
 
 /// One router pod's report, within `deadline`.
 async fn fetch(addr: SocketAddr, deadline: Duration) -> Result<PodStats, String> {
+    let body = get(addr, "/stats", deadline).await?;
+    serde_json::from_slice::<PodStats>(&body).map_err(|e| format!("sent no stats: {e}"))
+}
+
+/// `GET path` on a router's admin port within `deadline`: the body of a 2xx answer.
+pub async fn get(addr: SocketAddr, path: &str, deadline: Duration) -> Result<Bytes, String> {
     let fetched = async {
         let stream = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
         let _ = stream.set_nodelay(true);
@@ -82,7 +88,7 @@ async fn fetch(addr: SocketAddr, deadline: Duration) -> Result<PodStats, String>
             .await
             .map_err(|e| e.to_string())?;
         tokio::spawn(connection);
-        let request = http::Request::get("/stats")
+        let request = http::Request::get(path)
             .header(http::header::HOST, addr.to_string())
             .body(Empty::new())
             .map_err(|e| e.to_string())?;
@@ -98,7 +104,7 @@ async fn fetch(addr: SocketAddr, deadline: Duration) -> Result<PodStats, String>
             .await
             .map_err(|e| e.to_string())?
             .to_bytes();
-        serde_json::from_slice::<PodStats>(&body).map_err(|e| format!("sent no stats: {e}"))
+        Ok(body)
     };
     tokio::time::timeout(deadline, fetched)
         .await

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use jiff::Timestamp;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::router::discovery::ClusterView;
 
@@ -89,7 +89,7 @@ pub enum Outcome {
 }
 
 /// The last decision that changed a count.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LastChange {
     /// When.
@@ -103,7 +103,7 @@ pub struct LastChange {
 }
 
 /// One Deployment as the autoscaler sees it, for `kubectl aml scale status`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ServiceStatus {
     /// Namespace.
