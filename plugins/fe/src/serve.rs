@@ -6,6 +6,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use aml_core::Context;
+use aml_core::autoscale::{ClusterPurpose, RouterSettings};
 use aml_core::cli::{Printer, parse_duration};
 use aml_core::k8s::{self, ClientOptions};
 use aml_core::router::{self, AutoscalerOptions, Listening, Options};
@@ -71,9 +72,44 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
     scale_down_window: Duration,
 
+    /// The cluster's purpose: the router scales itself on FastProd and DenseProd, not on DevTest
+    #[arg(long, value_enum, value_name = "PURPOSE", default_value = "fast-prod")]
+    cluster_purpose: Purpose,
+
+    /// The router's own Deployment (in --fe-namespace), which the leader scales
+    #[arg(long, value_name = "NAME", default_value = "azureml-fe")]
+    fe_deployment: String,
+
+    /// p99 routing time above which the router grows (more CPU per pod, then more pods)
+    #[arg(long, value_name = "DURATION", default_value = "15ms", value_parser = parse_duration)]
+    router_routing_threshold: Duration,
+
+    /// Fewest and most router pods when the router scales itself (FastProd keeps 3 for HA)
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100))]
+    router_min_pods: u32,
+
+    /// Most router pods
+    #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=100))]
+    router_max_pods: u32,
+
+    /// Time after a change of the router before the next one
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    router_cooldown: Duration,
+
     /// Worker threads [default: the CPUs this process may use]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     workers: Option<u16>,
+}
+
+/// `--cluster-purpose` values (the compute's `clusterPurpose`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Purpose {
+    /// Production: the router scales itself
+    FastProd,
+    /// Dense production: the router scales itself
+    DenseProd,
+    /// Dev-test: it does not
+    DevTest,
 }
 
 /// `hostname-pid`: unique among routers on one machine, readable in a pod (whose hostname is its name).
@@ -109,6 +145,15 @@ impl ServeArgs {
         namespace: Option<String>,
         request_timeout: Duration,
     ) -> Result<Options, aml_core::Error> {
+        if self.router_min_pods > self.router_max_pods {
+            return Err(aml_core::Error::usage(
+                format!(
+                    "--router-min-pods ({}) is more than --router-max-pods ({})",
+                    self.router_min_pods, self.router_max_pods
+                ),
+                "give a minimum no larger than the maximum",
+            ));
+        }
         let mut addrs = vec![("--http", self.http), ("--admin", self.admin)];
         addrs.extend(self.https.map(|a| ("--https", a)));
         for (i, (flag, addr)) in addrs.iter().enumerate() {
@@ -154,6 +199,19 @@ impl ServeArgs {
                 lease_name: self.lease_name.clone(),
                 peers_service: self.peers_service.clone(),
                 scale_down_window: self.scale_down_window,
+                fe_deployment: self.fe_deployment.clone(),
+                router: RouterSettings {
+                    purpose: match self.cluster_purpose {
+                        Purpose::FastProd => ClusterPurpose::FastProd,
+                        Purpose::DenseProd => ClusterPurpose::DenseProd,
+                        Purpose::DevTest => ClusterPurpose::DevTest,
+                    },
+                    routing_threshold: self.router_routing_threshold,
+                    min_pods: self.router_min_pods,
+                    max_pods: self.router_max_pods,
+                    cooldown: self.router_cooldown,
+                    ..RouterSettings::default()
+                },
             }),
         })
     }

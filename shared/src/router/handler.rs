@@ -256,6 +256,7 @@ async fn route(
                 metrics.replica.observe(replica_time.as_secs_f64());
                 let added = started.elapsed().saturating_sub(queue_wait + replica_time);
                 metrics.added.observe(added.as_secs_f64());
+                shared.routing.record(added);
                 let hold = Hold {
                     lease,
                     sender,

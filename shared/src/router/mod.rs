@@ -19,6 +19,7 @@ pub mod discovery;
 pub(crate) mod events;
 mod handler;
 pub mod jwt;
+mod latency;
 mod listener;
 mod meter;
 mod metrics;
@@ -83,6 +84,10 @@ pub struct AutoscalerOptions {
     pub peers_service: String,
     /// How long lower demand must last before a scale-down.
     pub scale_down_window: Duration,
+    /// The router's own Deployment (in the fe namespace), scaled by the leader.
+    pub fe_deployment: String,
+    /// The router's self-scaling tuning; its purpose `DevTest` turns it off.
+    pub router: crate::autoscale::RouterSettings,
 }
 
 /// Completes on SIGTERM (Kubernetes stopping the pod) or Ctrl-C.
@@ -178,6 +183,10 @@ pub struct Shared {
     pub view: tokio::sync::watch::Sender<Arc<discovery::ClusterView>>,
     /// The autoscaler's status, for `/autoscaler` on the admin port.
     pub autoscaler: crate::autoscale::live::SharedStatus,
+    /// The router's own routing time per request, for its self-scaling.
+    pub routing: latency::RoutingTimes,
+    /// The last closed window's routing p99 and CPU use of this process.
+    pub process: RwLock<stats::ProcessWindow>,
 }
 
 impl Shared {
@@ -198,6 +207,8 @@ impl Shared {
             ids: RequestIds::default(),
             view: tokio::sync::watch::Sender::new(Arc::default()),
             autoscaler: Arc::default(),
+            routing: latency::RoutingTimes::default(),
+            process: RwLock::default(),
         })
     }
 

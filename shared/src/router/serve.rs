@@ -77,6 +77,11 @@ pub async fn serve(
             },
             peers_service: autoscaler.peers_service.clone(),
             scale_down_window: autoscaler.scale_down_window,
+            router: crate::autoscale::live::router_scaler::RouterScaling {
+                namespace: shared.options.fe_namespace.clone(),
+                deployment: autoscaler.fe_deployment.clone(),
+                settings: autoscaler.router.clone(),
+            },
         };
         let status = shared.autoscaler.clone();
         crate::autoscale::live::start(

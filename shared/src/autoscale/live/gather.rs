@@ -32,6 +32,8 @@ pub struct Gathered {
     pub missing: Vec<String>,
     /// How many answered.
     pub answered: usize,
+    /// Each answering router process over its last window.
+    pub processes: Vec<crate::router::stats::ProcessWindow>,
 }
 
 /// The router pods' admin addresses, `None` while the Endpoints object does not exist.
@@ -134,6 +136,7 @@ pub async fn gather(
         match report {
             Ok(pod) => {
                 gathered.answered += 1;
+                gathered.processes.push(pod.process);
                 for service in pod.services {
                     let demand = gathered
                         .load

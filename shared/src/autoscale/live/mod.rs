@@ -6,6 +6,7 @@ pub mod annotations;
 pub mod gather;
 pub mod leader;
 mod model;
+pub mod router_scaler;
 pub mod run;
 pub mod scaler;
 

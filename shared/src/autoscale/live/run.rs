@@ -32,6 +32,8 @@ pub struct Config {
     pub peers_service: String,
     /// How long lower demand must last before a scale-down.
     pub scale_down_window: Duration,
+    /// The router's own scaling.
+    pub router: super::router_scaler::RouterScaling,
 }
 
 /// What `/autoscaler` on the admin port answers.
@@ -153,6 +155,7 @@ async fn run(
     let view = shared.view.subscribe();
     let started = Instant::now();
     let mut scaler = Scaler::new(config.scale_down_window);
+    let mut router_scaler = super::router_scaler::RouterScaler::new(config.router.clone());
     let mut was_leading = false;
     let mut ticker = tokio::time::interval(Duration::from_secs(1));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -238,6 +241,11 @@ async fn run(
             }
         }
         status.write().unwrap_or_else(|e| e.into_inner()).services = scaler.status();
+        if leadership.leading() {
+            router_scaler
+                .tick(&client, &gathered.processes, started.elapsed())
+                .await;
+        }
     }
 }
 
