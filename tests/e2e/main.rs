@@ -36,6 +36,7 @@ mod attach_verbs;
 mod autoscale_env;
 mod autoscale_leader;
 mod autoscale_live;
+mod autoscale_replay;
 mod autoscale_router;
 mod autoscale_status;
 mod certs;

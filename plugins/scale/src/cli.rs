@@ -39,6 +39,14 @@ pub(crate) enum ScaleCommand {
     /// HorizontalPodAutoscalers and the scaling Events say. -n limits it to one namespace.
     #[command(after_help = EXIT_CODES_HELP)]
     Status(StatusArgs),
+    /// Replay a load trace against a live scoring URL, open loop, and watch the replicas follow
+    ///
+    /// Requests start on schedule whether or not earlier ones finished (latency counts from the
+    /// intended start, so a slow server cannot hide behind a slowed load). Prints per second the
+    /// requests sent, answered OK, their status codes and latency percentiles, and with --watch the
+    /// Deployment's replicas. Ctrl-C stops it and prints what was measured so far.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Replay(Box<ReplayArgs>),
 }
 
 #[derive(Debug, clap::Args)]
@@ -102,6 +110,13 @@ pub(crate) struct SimulateArgs {
     pub svg: Option<PathBuf>,
     #[command(flatten)]
     pub service: ServiceArgs,
+    #[command(flatten)]
+    pub model: ModelArgs,
+}
+
+/// The simulated cluster and the policy's bounds, shared by simulate and replay's chart.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct ModelArgs {
     /// Fewest replicas (`autoscale_min_replicas`)
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub min_replicas: u32,
@@ -120,6 +135,83 @@ pub(crate) struct SimulateArgs {
     /// How long lower demand must last before the azureml-fe policy scales down
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
     pub scale_down_window: Duration,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct ReplayArgs {
+    /// The load trace (CSV: seconds,rps,request_seconds; request_seconds is the model's business here)
+    #[arg(long, value_name = "FILE")]
+    pub trace: PathBuf,
+    /// The scoring URL, e.g. http://20.61.10.24/api/v1/service/sentiment/score
+    #[arg(long, value_name = "URL")]
+    pub url: String,
+    /// The service's key (sent as `Authorization: Bearer`, never printed)
+    #[arg(
+        long,
+        value_name = "KEY",
+        env = "AML_SCORING_KEY",
+        hide_env_values = true,
+        conflicts_with = "token"
+    )]
+    pub key: Option<String>,
+    /// Or a token (sent the same way, never printed)
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "AML_SCORING_TOKEN",
+        hide_env_values = true
+    )]
+    pub token: Option<String>,
+    /// The JSON body of every request
+    #[arg(
+        long,
+        value_name = "JSON",
+        default_value = r#"{"data": [[0.1, 0.2, 0.3]]}"#
+    )]
+    pub body: String,
+    /// A header for every request, `Name: value` (repeatable; e.g. azureml-model-deployment: blue)
+    #[arg(short = 'H', long = "header", value_name = "HEADER", value_parser = parse_header)]
+    pub headers: Vec<(String, String)>,
+    /// Record this Deployment's replicas (in -n) every second
+    #[arg(long, value_name = "DEPLOYMENT")]
+    pub watch: Option<String>,
+    /// Draw the load, the live replicas and simulate's prediction for the trace into this SVG file
+    #[arg(long, value_name = "FILE")]
+    pub svg: Option<PathBuf>,
+    /// Stop after this many requests
+    #[arg(long, value_name = "N", default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_requests: u64,
+    /// Most requests in flight; past it a request is skipped (and counted), not queued
+    #[arg(long, value_name = "N", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_inflight: u64,
+    /// Most time for one request
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    pub timeout: Duration,
+    #[command(flatten)]
+    pub service: ServiceArgs,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    #[command(flatten)]
+    pub kube: KubeArgs,
+}
+
+/// `Name: value`, as curl's -H.
+fn parse_header(text: &str) -> Result<(String, String), String> {
+    let (name, value) = text
+        .split_once(':')
+        .ok_or_else(|| format!("invalid header `{text}`: use `Name: value`"))?;
+    let name = name.trim();
+    if name.is_empty()
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(format!("invalid header name `{name}`"));
+    }
+    if name.eq_ignore_ascii_case("authorization") {
+        return Err("give the credential with --key or --token, which are never printed".into());
+    }
+    Ok((name.to_string(), value.trim().to_string()))
 }
 
 #[cfg(test)]
@@ -197,11 +289,15 @@ mod tests {
             panic!()
         };
         assert_eq!(
-            (s.min_replicas, s.max_replicas, s.service.target_utilization),
+            (
+                s.model.min_replicas,
+                s.model.max_replicas,
+                s.service.target_utilization
+            ),
             (1, 10, 70)
         );
         assert_eq!(
-            (s.startup, s.scale_down_window),
+            (s.model.startup, s.model.scale_down_window),
             (Duration::from_secs(10), Duration::from_secs(60))
         );
     }

@@ -6,6 +6,7 @@ mod baselines;
 mod chart;
 mod cli;
 mod plan;
+mod replay;
 mod simulate;
 mod status;
 
@@ -20,6 +21,7 @@ impl Command for Cli {
         // Only `status` looks at a cluster: the other verbs' help leaves the Kubernetes flags out.
         let kube = match &self.command {
             ScaleCommand::Status(args) => Some(&args.kube),
+            ScaleCommand::Replay(args) => Some(&args.kube),
             _ => None,
         };
         SharedArgs {
@@ -33,6 +35,14 @@ impl Command for Cli {
         match self.command {
             ScaleCommand::Plan(args) => plan::run(&args, out),
             ScaleCommand::Simulate(args) => simulate::run(&args, out),
+            ScaleCommand::Replay(args) => {
+                // The cluster is read only for --watch: no kubeconfig needed otherwise.
+                let kube = match &args.watch {
+                    Some(_) => Some(ctx.kube().await?),
+                    None => None,
+                };
+                replay::run(&args, kube, out).await
+            }
             ScaleCommand::Status(args) => {
                 let namespace = args.kube.namespace.clone();
                 status::run(ctx.kube().await?, &args, namespace.as_deref(), out).await

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::baselines::{Bounds, Hpa, Kpa};
 use crate::chart::{self, Series};
-use crate::cli::SimulateArgs;
+use crate::cli::{ModelArgs, ServiceArgs, SimulateArgs};
 
 /// The policies, with the keys their timeline columns use.
 const KEYS: [&str; 3] = ["azureml_fe", "hpa", "kpa"];
@@ -102,28 +102,34 @@ impl Report for SimulateReport {
     }
 }
 
-pub(crate) fn run(args: &SimulateArgs, out: &mut Printer) -> anyhow::Result<()> {
-    let path = args.trace.display().to_string();
-    let text = std::fs::read_to_string(&args.trace).map_err(|e| {
+/// Reads and parses a trace file, with the usage errors both simulate and replay give.
+pub(crate) fn read_trace(file: &std::path::Path) -> Result<Trace, Error> {
+    let path = file.display().to_string();
+    let text = std::fs::read_to_string(file).map_err(|e| {
         Error::usage(
             format!("cannot read the trace `{path}`: {e}"),
             "give a CSV file, e.g. one of scripts/traces/",
         )
     })?;
-    let trace = Trace::parse_csv(&text).map_err(|e| {
+    Trace::parse_csv(&text).map_err(|e| {
         Error::usage(
             format!("the trace `{path}` is not valid: {e}"),
             "the header is `seconds,rps,request_seconds`, then one row per change of load",
         )
-    })?;
-    let target = args.service.target();
-    let per_replica = args.service.max_concurrent;
+    })
+}
+
+/// The azureml-fe policy's settings, the simulated cluster and the replicas at the start.
+fn cluster(
+    service: &ServiceArgs,
+    model: &ModelArgs,
+) -> Result<(Settings, ClusterModel, u32), Error> {
     let settings = Settings {
-        target,
-        min: args.min_replicas,
-        max: args.max_replicas,
-        per_replica,
-        scale_down_window: args.scale_down_window,
+        target: service.target(),
+        min: model.min_replicas,
+        max: model.max_replicas,
+        per_replica: service.max_concurrent,
+        scale_down_window: model.scale_down_window,
         ..Settings::default()
     };
     let problems = settings.problems();
@@ -131,22 +137,42 @@ pub(crate) fn run(args: &SimulateArgs, out: &mut Printer) -> anyhow::Result<()> 
         return Err(Error::usage(
             problems.join("; "),
             "check --min-replicas, --max-replicas and --scale-down-window",
-        )
-        .into());
+        ));
     }
-    let initial = args
+    let initial = model
         .initial_replicas
-        .unwrap_or(args.min_replicas)
-        .clamp(args.min_replicas, args.max_replicas);
-    let model = ClusterModel {
-        startup: args.startup.as_secs(),
-        capacity: args.capacity,
-        per_replica,
+        .unwrap_or(model.min_replicas)
+        .clamp(model.min_replicas, model.max_replicas);
+    let cluster = ClusterModel {
+        startup: model.startup.as_secs(),
+        capacity: model.capacity,
+        per_replica: service.max_concurrent,
         initial,
     };
+    Ok((settings, cluster, initial))
+}
+
+/// What the azureml-fe policy is predicted to do on this trace: ready replicas per second.
+pub(crate) fn predicted_ready(
+    trace: &Trace,
+    service: &ServiceArgs,
+    model: &ModelArgs,
+) -> Result<Vec<f64>, Error> {
+    let (settings, cluster, initial) = cluster(service, model)?;
+    let mut policy = ModelPolicy(Policy::new(settings, Duration::ZERO, initial));
+    let (samples, _) = sim::run(trace, &cluster, &mut policy, service.target());
+    Ok(samples.iter().map(|s| f64::from(s.ready)).collect())
+}
+
+pub(crate) fn run(args: &SimulateArgs, out: &mut Printer) -> anyhow::Result<()> {
+    let path = args.trace.display().to_string();
+    let trace = read_trace(&args.trace)?;
+    let target = args.service.target();
+    let per_replica = args.service.max_concurrent;
+    let (settings, model, initial) = cluster(&args.service, &args.model)?;
     let bounds = Bounds {
-        min: args.min_replicas,
-        max: args.max_replicas,
+        min: args.model.min_replicas,
+        max: args.model.max_replicas,
         target,
         per_replica,
     };
