@@ -5,7 +5,7 @@ BINDIR  := $(PREFIX)/bin
 # cargo-nextest when present (it is on our machines), else cargo test.
 TEST    := $(shell cargo nextest --version >/dev/null 2>&1 && echo "cargo nextest run --workspace" || echo "cargo test --workspace")
 
-.PHONY: help build release install uninstall test test-unit test-e2e lint fmt check-tls doc bench bench-router demo clean ci
+.PHONY: help build release install uninstall test test-unit test-e2e lint fmt check-tls doc bench bench-router bench-autoscale demo clean ci
 
 help: ## this list
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -46,18 +46,25 @@ check-tls: ## fail if aws-lc-rs or openssl-sys entered the dependency tree
 doc: ## API docs of every crate (warnings are errors)
 	RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --document-private-items
 
-bench: ## speed and memory against named peers: `fe cleanup` vs kubectl, `deploy create` vs the docs' REST script, the router vs nginx (release builds; not a test)
+bench: ## against named peers: `fe cleanup` vs kubectl, `deploy create` vs the docs' REST script, the router vs nginx, the live autoscaler vs its simulation and an HPA (release builds; not a test)
 	@test -x /usr/bin/time || (apt-get update -qq && apt-get install -y -qq time)
 	@command -v jq >/dev/null || (apt-get update -qq && apt-get install -y -qq jq)
 	@command -v nginx >/dev/null && command -v wrk >/dev/null && command -v hey >/dev/null || \
 		(apt-get update -qq && apt-get install -y -qq nginx-light wrk hey && (service nginx stop >/dev/null 2>&1 || true))
 	cargo build --release -p kubectl-aml-fe -p kubectl-aml-deploy
-	cargo build --release -p aml-tests --bin bench-fe --bin bench-deploy --bin bench-router
+	cargo build --release -p kubectl-aml-scale
+	cargo build --release -p aml-tests --bin bench-fe --bin bench-deploy --bin bench-router --bin bench-autoscale
 	target/release/bench-fe
 	@echo
 	target/release/bench-deploy
 	@echo
 	target/release/bench-router
+	@echo
+	target/release/bench-autoscale
+
+bench-autoscale: ## the live autoscaler against its simulation and an HPA only (see bench)
+	cargo build --release -p kubectl-aml-fe -p kubectl-aml-scale -p aml-tests --bin kubectl-aml-fe --bin kubectl-aml-scale --bin bench-autoscale
+	target/release/bench-autoscale
 
 bench-router: ## the router against nginx only (see bench)
 	@command -v nginx >/dev/null && command -v wrk >/dev/null && command -v hey >/dev/null || \
