@@ -60,8 +60,9 @@ async fn a_load_step_is_written_within_2s_and_load_off_scales_down_only_after_th
         assert_eq!(
             replicas(&ctx, "m"),
             4,
-            "scaled down {:?} after the load stopped",
-            off.elapsed()
+            "scaled down {:?} after the load stopped; the router's log:\n{}",
+            off.elapsed(),
+            router.log()
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -70,8 +71,9 @@ async fn a_load_step_is_written_within_2s_and_load_off_scales_down_only_after_th
     });
     assert!(
         off.elapsed() >= Duration::from_secs(4),
-        "down after {:?}",
-        off.elapsed()
+        "down after {:?}; the router's log:\n{}",
+        off.elapsed(),
+        router.log()
     );
     assert!(
         down < Duration::from_secs(8),

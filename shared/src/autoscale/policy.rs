@@ -5,7 +5,8 @@
 //! - Utilisation = (busy replicas + queued requests / requests per replica) / ready replicas.
 //! - Up, eagerly, at the tick utilisation passes the target: to `ceil(demand / target)`, counting
 //!   replicas already starting (a burst is not counted twice), at most `max_scale_up_rate` × ready.
-//! - Down, conservatively: to the highest recommendation of the last `scale_down_window`, where a
+//! - Down, conservatively: to the highest recommendation in force over the last `scale_down_window`
+//!   (the one made at its start included: lower demand must be observed a whole window), where a
 //!   recommendation keeps `tolerance` headroom (as the HPA's 10 %), so noise does not flap.
 //! - Always within [min, max]; no additions while replicas cannot be scheduled (cluster full);
 //!   a new policy starts from the current count and does not drop it for a whole window.
@@ -212,10 +213,13 @@ impl Policy {
             u32::try_from(ceil(demand * (1.0 + s.tolerance) / s.target)).unwrap_or(u32::MAX);
         self.recommendations.push_back((o.at, headroom));
         let window = s.scale_down_window;
+        // Keep the newest recommendation made at or before the window's start: it is the demand
+        // in force when the window began, so a drop needs lower demand *observed* for a whole
+        // window — a gap in observations (a stalled loop, skipped ticks) never counts as low.
         while self
             .recommendations
-            .front()
-            .is_some_and(|(at, _)| o.at.saturating_sub(*at) >= window && *at < o.at)
+            .get(1)
+            .is_some_and(|(at, _)| *at + window <= o.at)
         {
             self.recommendations.pop_front();
         }

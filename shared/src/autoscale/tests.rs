@@ -134,18 +134,18 @@ fn a_step_down_waits_exactly_one_window() {
         model(),
     );
     let high = samples[299].desired;
-    // The last high recommendation was made at second 299: it holds until 299 + 60.
+    // Lower demand is first observed at second 300: a whole window of it has passed at 360.
     assert!(
-        samples[300..359].iter().all(|x| x.desired == high),
+        samples[300..360].iter().all(|x| x.desired == high),
         "no scale-down before the window has passed"
     );
     assert!(
-        samples[359].desired < high,
-        "scale-down at 359: {} → {}",
+        samples[360].desired < high,
+        "scale-down at 360: {} → {}",
         high,
-        samples[359].desired
+        samples[360].desired
     );
-    assert_eq!(samples[359].desired, ceil(2.0 * 1.1 / 0.7) as u32);
+    assert_eq!(samples[360].desired, ceil(2.0 * 1.1 / 0.7) as u32);
 }
 
 #[test]
@@ -169,8 +169,8 @@ fn a_spike_is_met_at_once_and_released_after_the_window() {
     );
     assert_eq!(samples[100].desired, ceil(50.0 / 0.7) as u32);
     assert!(
-        samples[104 + 59].desired == samples[104].desired
-            && samples[104 + 60].desired < samples[104].desired
+        samples[105 + 59].desired == samples[104].desired
+            && samples[105 + 60].desired < samples[104].desired
     );
     assert_eager(&samples, &s);
     assert_conservative(&samples, &s);
@@ -227,12 +227,20 @@ fn replicas_stay_within_min_and_max() {
     };
     let d = p.observe(&busy);
     assert_eq!((d.desired, d.reason), (5, Reason::AtMax { needed: 148 }));
-    let idle = Observation {
-        at: Duration::from_secs(120),
+    let idle = |t: u64| Observation {
+        at: Duration::from_secs(t),
         ready: 5,
         ..Observation::default()
     };
-    let d = p.observe(&idle);
+    // Idle is first seen at 60: a whole window of it has been observed only at 120.
+    let d = p.observe(&idle(60));
+    assert!(
+        d.desired == 5 && matches!(d.reason, Reason::Holding { .. }),
+        "{d:?}"
+    );
+    let d = p.observe(&idle(119));
+    assert_eq!(d.desired, 5, "{d:?}");
+    let d = p.observe(&idle(120));
     assert_eq!((d.desired, d.reason), (2, Reason::AtMin));
 }
 

@@ -157,7 +157,7 @@ async fn run(
     let mut scaler = Scaler::new(config.scale_down_window);
     let mut router_scaler = super::router_scaler::RouterScaler::new(config.router.clone());
     let mut was_leading = false;
-    let mut ticker = tokio::time::interval(Duration::from_secs(1));
+    let mut ticker = tokio::time::interval(super::scaler::LOOP_PERIOD);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {

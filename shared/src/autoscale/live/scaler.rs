@@ -34,6 +34,9 @@ struct Tracked {
     minute: VecDeque<(Duration, f64)>,
 }
 
+/// How often the I/O loop calls [`Scaler::tick`].
+pub const LOOP_PERIOD: Duration = Duration::from_secs(1);
+
 /// The decisions' memory across ticks.
 #[derive(Default)]
 pub struct Scaler {
@@ -182,7 +185,9 @@ impl Scaler {
             if tick.at < tracked.next_eval || tick.at < tracked.backoff_until {
                 continue;
             }
-            tracked.next_eval = tick.at + settings.tick;
+            // Half a loop period early: the loop's ticks jitter by a few milliseconds, and a
+            // due time a hair after the next tick would skip it (a 1 s refresh every 2 s).
+            tracked.next_eval = tick.at + settings.tick.saturating_sub(LOOP_PERIOD / 2);
             let demand = tick.load.get(&key).copied().unwrap_or_default();
             // Replicas asked for but without a pod yet count as starting: the policy sees what
             // was asked, not only what exists (or it would undo a fresh scale-up).
