@@ -4,6 +4,7 @@
 mod azureml_fe;
 pub mod backup;
 mod error;
+pub mod install;
 mod models;
 mod objects;
 mod wait;
@@ -17,7 +18,7 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 pub use azureml_fe::{AZUREML_FE, FeObject, MODEL_SERVICE_LABEL};
 pub use error::{Error, ServerStatus, Target};
 pub use models::{ModelService, list_model_services};
-pub use objects::{DeleteOptions, Deletion, Kind, Propagation, delete, get_opt, replace};
+pub use objects::{DeleteOptions, Deletion, Kind, Propagation, apply, delete, get_opt, replace};
 pub use wait::{
     Progress, restart_deployment, rollout_progress, wait_for, wait_for_rollout, wait_until_gone,
 };

@@ -232,6 +232,27 @@ pub async fn replace(
         .map_err(|e| Error::from_kube("update", kind.target(namespace, &name), e))
 }
 
+/// Server-side apply of `object` (its kind's, named in its metadata) as [`install::FIELD_MANAGER`];
+/// creates it if missing. Conflicts with other managers are refused (409), never forced.
+///
+/// [`install::FIELD_MANAGER`]: super::install::FIELD_MANAGER
+pub async fn apply(
+    kube: &Kube,
+    kind: Kind,
+    namespace: &str,
+    object: &serde_json::Value,
+    dry_run: bool,
+) -> Result<DynamicObject, Error> {
+    let name = object["metadata"]["name"].as_str().unwrap_or_default();
+    tracing::debug!(kind = kind.kind, namespace, name, dry_run, "apply");
+    let mut params = kube::api::PatchParams::apply(super::install::FIELD_MANAGER);
+    params.dry_run = dry_run;
+    kind.api(kube, namespace)
+        .patch(name, &params, &kube::api::Patch::Apply(object))
+        .await
+        .map_err(|e| Error::from_kube("apply", kind.target(namespace, name), e))
+}
+
 #[cfg(test)]
 mod tests {
     use k8s_openapi::Resource;
