@@ -55,6 +55,7 @@ mod fake_arm;
 mod fake_protocol;
 mod fe_cleanup;
 mod fe_cleanup_failures;
+mod fe_install;
 mod fe_status;
 mod kubectl;
 mod process;

@@ -33,6 +33,18 @@ pub(crate) enum FeCommand {
     /// reported, not errors, so running it again finishes an interrupted cleanup.
     #[command(after_help = EXIT_CODES_HELP)]
     Cleanup(CleanupArgs),
+    /// Install our router as azureml-fe: the eight objects `cleanup` removes, applied server-side
+    ///
+    /// ServiceAccount, ClusterRole (exactly the verbs the router and its autoscaler use) and its
+    /// binding, Service azureml-fe (LoadBalancer; internal with --load-balancer-type
+    /// InternalLoadBalancer), Service azureml-fe-int-http (the admin port), Deployment azureml-fe
+    /// (fast-prod: 3 pods spread over nodes; dev-test: 1), Secret azuremlfessl from --cert/--key
+    /// (an existing one is kept otherwise), ConfigMap azuremlfeconfig (the router's settings).
+    /// Applied with field manager kubectl-aml: running it again converges and keeps what the
+    /// router's autoscaler changed. Refuses over an azureml-fe that kubectl-aml did not install
+    /// unless --force. --dry-run=client -o yaml prints the manifests and sends nothing.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Install(Box<crate::install_args::InstallArgs>),
     /// Run the router: an open, azureml-fe compatible inference router for the model services
     ///
     /// Finds model pods through the API server (Deployments labelled isazuremlapp=true, in every

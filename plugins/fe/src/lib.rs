@@ -1,9 +1,12 @@
 //! `kubectl aml fe`: the azureml-fe objects in a cluster — `status` shows them, `cleanup` deletes
-//! them the way the Azure docs ask before a re-attach, without the ways scripts get it wrong, and
-//! `serve` runs the router itself (`aml_core::router`).
+//! them the way the Azure docs ask before a re-attach, without the ways scripts get it wrong,
+//! `install` puts our router's eight in place, and `serve` runs the router itself
+//! (`aml_core::router`).
 
 mod cleanup;
 mod cli;
+mod install;
+mod install_args;
 mod serve;
 mod status;
 
@@ -29,6 +32,10 @@ impl Command for Cli {
             FeCommand::Cleanup(args) => {
                 let plan = args.plan()?;
                 cleanup::run(ctx.kube().await?, &plan, out).await
+            }
+            FeCommand::Install(args) => {
+                let plan = args.plan()?;
+                install::run(ctx.kube().await?, &plan, out).await
             }
             FeCommand::Serve(args) => {
                 let options = args.plan(self.kube.namespace.clone(), self.kube.request_timeout)?;

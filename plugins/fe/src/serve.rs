@@ -105,10 +105,13 @@ pub(crate) struct ServeArgs {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub(crate) enum Purpose {
     /// Production: the router scales itself
+    #[value(alias = "FastProd")]
     FastProd,
     /// Dense production: the router scales itself
+    #[value(alias = "DenseProd")]
     DenseProd,
     /// Dev-test: it does not
+    #[value(alias = "DevTest")]
     DevTest,
 }
 

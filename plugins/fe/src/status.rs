@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use aml_core::cli::{Printer, Report, Table, human_age};
-use aml_core::k8s::{self, AZUREML_FE, FeObject, Kind, Kube, ModelService};
+use aml_core::k8s::{self, AZUREML_FE, FeObject, Kind, Kube, ModelService, install};
 use anyhow::Context as _;
 use kube::api::DynamicObject;
 use serde::Serialize;
@@ -52,6 +52,49 @@ pub(crate) struct StatusReport {
     model_services: Vec<NamespaceServices>,
     #[serde(skip_serializing_if = "Option::is_none")]
     model_services_error: Option<String>,
+    router: RouterStatus,
+}
+
+/// Who installed the router, which version, and which router pod leads the autoscaler.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct RouterStatus {
+    /// `kubectl-aml`, `other` (Azure ML's own azureml-fe, or another tool) or `none`.
+    installed_by: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    version: Option<String>,
+    /// The holder of the autoscaler's Lease (`azureml-fe-autoscaler`), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    leader: Option<String>,
+}
+
+/// The autoscaler's Lease (`fe serve --lease-name`'s default).
+const LEASE: &str = "azureml-fe-autoscaler";
+
+fn router_status(
+    deployment: Option<&DynamicObject>,
+    lease: Option<&DynamicObject>,
+) -> RouterStatus {
+    let label = |name: &str| {
+        deployment
+            .and_then(|d| d.metadata.labels.as_ref())
+            .and_then(|l| l.get(name).cloned())
+    };
+    let installed_by = match (deployment, label(install::MANAGED_BY_LABEL)) {
+        (None, _) => "none",
+        (Some(_), Some(by)) if by == install::MANAGED_BY => "kubectl-aml",
+        (Some(_), _) => "other",
+    };
+    let leader = lease
+        .and_then(|l| l.data.pointer("/spec/holderIdentity"))
+        .and_then(Value::as_str)
+        .filter(|h| !h.is_empty())
+        .map(str::to_string);
+    RouterStatus {
+        installed_by,
+        version: label(install::VERSION_LABEL).filter(|_| installed_by == "kubectl-aml"),
+        leader,
+    }
 }
 
 pub(crate) async fn run(kube: &Kube, out: &mut Printer) -> anyhow::Result<()> {
@@ -59,10 +102,14 @@ pub(crate) async fn run(kube: &Kube, out: &mut Printer) -> anyhow::Result<()> {
     let reads = AZUREML_FE
         .iter()
         .map(|o| k8s::get_opt(kube, o.kind, &namespace, o.name));
-    let (objects, services) = futures::join!(
+    let (objects, services, lease) = futures::join!(
         futures::future::join_all(reads),
-        k8s::list_model_services(kube)
+        k8s::list_model_services(kube),
+        k8s::get_opt(kube, Kind::LEASE, &namespace, LEASE)
     );
+    let deployment = objects[5].as_ref().ok().and_then(Option::as_ref);
+    // The Lease is extra: without it (or the right to read it) the leader is just not shown.
+    let router = router_status(deployment, lease.ok().flatten().as_ref());
     // When nothing at all could be read, the cause is the connection or the credential, not one
     // object: report it as such (with its own exit code and hint).
     if objects.iter().all(Result::is_err)
@@ -87,6 +134,7 @@ pub(crate) async fn run(kube: &Kube, out: &mut Printer) -> anyhow::Result<()> {
         objects,
         model_services,
         model_services_error,
+        router,
     };
     out.report(&report)?;
     let unreadable = report.objects.iter().filter(|o| o.error.is_some()).count();
@@ -269,12 +317,18 @@ impl Report for StatusReport {
                 replicas.to_string(),
             ]);
         }
+        let mut router = Table::new(["ROUTER INSTALLED BY", "VERSION", "AUTOSCALER LEADER"]);
+        router.row([
+            self.router.installed_by.to_string(),
+            self.router.version.clone().unwrap_or_else(|| "-".into()),
+            self.router.leader.clone().unwrap_or_else(|| "-".into()),
+        ]);
         if services.is_empty() && self.model_services_error.is_none() {
             let mut none = Table::new(["MODEL SERVICES"]);
             none.row(["none found (no Deployment labelled isazuremlapp=true)"]);
-            return vec![objects, none];
+            return vec![objects, router, none];
         }
-        vec![objects, services]
+        vec![objects, router, services]
     }
 
     fn names(&self) -> Vec<String> {

@@ -49,6 +49,14 @@ impl Kind {
         plural: "deployments",
         namespaced: true,
     };
+    /// coordination.k8s.io/v1 Lease (the router autoscaler's election).
+    pub const LEASE: Kind = Kind {
+        kind: "Lease",
+        group: "coordination.k8s.io",
+        version: "v1",
+        plural: "leases",
+        namespaced: true,
+    };
     /// rbac.authorization.k8s.io/v1 ClusterRole.
     pub const CLUSTER_ROLE: Kind = Kind::rbac("ClusterRole", "clusterroles");
     /// rbac.authorization.k8s.io/v1 ClusterRoleBinding.
@@ -233,7 +241,8 @@ pub async fn replace(
 }
 
 /// Server-side apply of `object` (its kind's, named in its metadata) as [`install::FIELD_MANAGER`];
-/// creates it if missing. Conflicts with other managers are refused (409), never forced.
+/// creates it if missing. Conflicts with other managers are refused (409) unless `force` takes
+/// their fields over.
 ///
 /// [`install::FIELD_MANAGER`]: super::install::FIELD_MANAGER
 pub async fn apply(
@@ -242,11 +251,13 @@ pub async fn apply(
     namespace: &str,
     object: &serde_json::Value,
     dry_run: bool,
+    force: bool,
 ) -> Result<DynamicObject, Error> {
     let name = object["metadata"]["name"].as_str().unwrap_or_default();
-    tracing::debug!(kind = kind.kind, namespace, name, dry_run, "apply");
+    tracing::debug!(kind = kind.kind, namespace, name, dry_run, force, "apply");
     let mut params = kube::api::PatchParams::apply(super::install::FIELD_MANAGER);
     params.dry_run = dry_run;
+    params.force = force;
     kind.api(kube, namespace)
         .patch(name, &params, &kube::api::Patch::Apply(object))
         .await

@@ -281,8 +281,11 @@ impl Store {
             return Ok(object);
         }
         object["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"].clone();
-        if object == current {
-            return Ok(current); // No-op writes do not bump the resourceVersion.
+        // No-op writes do not bump the resourceVersion; like the real server (its
+        // IgnoreManagedFieldsTimestampsTransformer), a write that would only move managedFields
+        // timestamps is a no-op too.
+        if without_field_times(&object) == without_field_times(&current) {
+            return Ok(current);
         }
         object["metadata"]["resourceVersion"] = json!(self.bump().to_string());
         let finished = self.finished_deleting(&object);
@@ -315,6 +318,17 @@ impl Store {
         self.emit(kind, "DELETED", gone.clone(), Some(object));
         Some(gone)
     }
+}
+
+/// The object with its managedFields entries' `time` left out.
+fn without_field_times(object: &Value) -> Value {
+    let mut object = object.clone();
+    if let Some(entries) = object["metadata"]["managedFields"].as_array_mut() {
+        for entry in entries.iter_mut().filter_map(Value::as_object_mut) {
+            entry.remove("time");
+        }
+    }
+    object
 }
 
 impl Default for Store {
