@@ -238,6 +238,15 @@ async fn a_reinstall_keeps_what_the_routers_autoscaler_changed() {
         d["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]["cpu"],
         "2"
     );
+    // A new purpose starts the sizes over: dev-test runs one router on 900m.
+    let out = ctx
+        .run::<Fe>(&["install", "--cluster-purpose", "dev-test"])
+        .await;
+    assert_code(&out, 0);
+    let d = deployment(&ctx);
+    assert_eq!(d["spec"]["replicas"], 1, "{out}");
+    let cpu = &d["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]["cpu"];
+    assert_eq!(cpu, "900m");
 }
 
 #[tokio::test]

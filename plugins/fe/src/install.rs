@@ -103,9 +103,16 @@ pub(crate) async fn run(kube: &Kube, plan: &InstallPlan, out: &mut Printer) -> a
     }
     let secret = current[6].as_ref();
     spec.https = spec.tls.is_some() || secret.is_some();
+    // Keep what the router's autoscaler set, unless the purpose changes: then its sizes start over
+    // (taking those fields back from the autoscaler's field manager).
+    let installed_purpose = current[7]
+        .as_ref()
+        .and_then(|c| c.data.pointer("/data/cluster-purpose"))
+        .and_then(Value::as_str);
+    let purpose_changed = installed_purpose.is_some_and(|p| p != spec.purpose.flag());
     spec.scaled = current[5]
         .as_ref()
-        .filter(|d| ours(d))
+        .filter(|d| ours(d) && !purpose_changed)
         .map(|d| RouterScale::of(&d.data));
     let mut backups = Vec::new();
     let replaced = plan.tls.is_some() || !foreign.is_empty();
@@ -132,7 +139,8 @@ pub(crate) async fn run(kube: &Kube, plan: &InstallPlan, out: &mut Printer) -> a
             None if live.is_some() => "kept".to_string(),
             None => "absent".to_string(),
             Some(manifest) => {
-                let applied = k8s::apply(kube, object.kind, &namespace, manifest, dry, plan.force)
+                let force = plan.force || (purpose_changed && object.kind == k8s::Kind::DEPLOYMENT);
+                let applied = k8s::apply(kube, object.kind, &namespace, manifest, dry, force)
                     .await
                     .map_err(|e| apply_error(e, *object, &objects))?;
                 outcome(live.as_ref(), &applied)
