@@ -68,4 +68,5 @@ mod router_process;
 mod router_routes;
 mod router_tls;
 mod router_tokens;
+mod sandbox_replicas;
 mod scale;

@@ -11,6 +11,7 @@ pub mod model_server;
 pub mod proxy_arms;
 pub mod proxy_bench;
 pub mod router;
+pub mod sandbox;
 pub mod tls;
 
 use std::ffi::OsString;

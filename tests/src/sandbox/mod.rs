@@ -1,0 +1,14 @@
+//! The local sandbox's pieces (see README, "The sandbox"): the scoring runtime — the real Azure ML
+//! inference server in a venv, or the built-in server — and model replicas as local processes.
+
+pub mod python;
+pub mod replica;
+
+pub use python::{PACKAGE, Runtime};
+pub use replica::{Replica, free_port};
+
+/// Where tests keep the sandbox's venv: one per target directory, made by the first test that
+/// needs it and reused by every later run.
+pub fn test_cache() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/sandbox")
+}

@@ -1,0 +1,22 @@
+# The sandbox's model: the Azure ML inference server's entry script contract (init() once, run() per
+# request). Its pod's environment sets how it behaves: SCORE_DELAY_MS (time per request),
+# SCORE_FAILURE_RATE (0..1, the share of requests that raise: the server answers 500), POD_NAME.
+import json
+import os
+import random
+import time
+
+
+def init():
+    global DELAY, FAILURE_RATE, NAME
+    DELAY = float(os.environ.get("SCORE_DELAY_MS", "0")) / 1000.0
+    FAILURE_RATE = float(os.environ.get("SCORE_FAILURE_RATE", "0"))
+    NAME = os.environ.get("POD_NAME", "sandbox")
+
+
+def run(raw_data):
+    time.sleep(DELAY)
+    if random.random() < FAILURE_RATE:
+        raise RuntimeError("injected failure (SCORE_FAILURE_RATE)")
+    rows = json.loads(raw_data).get("data", [])
+    return {"prediction": [sum(float(x) for x in row) for row in rows], "replica": NAME}
