@@ -68,5 +68,6 @@ mod router_process;
 mod router_routes;
 mod router_tls;
 mod router_tokens;
+mod sandbox_cluster;
 mod sandbox_replicas;
 mod scale;

@@ -2,6 +2,8 @@
 //! inference server in a venv, or the built-in server — and model replicas as local processes.
 
 pub mod controller;
+pub mod kubelet;
+pub mod pods;
 pub mod python;
 pub mod replica;
 

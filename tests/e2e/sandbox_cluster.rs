@@ -1,0 +1,199 @@
+//! The sandbox's Deployment controller and process kubelet, driven with the real kubectl: pods run
+//! as local inference-server processes, `kubectl rollout status` waits for them, `kubectl scale`
+//! adds and removes replicas, `kubectl set env` rolls a new template, the router scores them, and
+//! nothing runs once the kubelet stops.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use aml_tests::TestContext;
+use aml_tests::router as contract;
+use aml_tests::sandbox::kubelet::ProcessKubelet;
+use aml_tests::sandbox::{Runtime, test_cache};
+use serde_json::{Value, json};
+
+use crate::router_env::{PRIMARY, cluster, curl, score_url, start};
+
+fn kubectl(ctx: &TestContext, args: &[&str]) -> String {
+    let out = Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(&ctx.kubeconfig)
+        .args(args)
+        .env_remove("KUBECONFIG")
+        .output()
+        .expect("kubectl");
+    assert!(
+        out.status.success(),
+        "kubectl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The model pods' (name, ready, port, template hash).
+fn pods(ctx: &TestContext) -> Vec<(String, bool, u16, String)> {
+    let list: Value =
+        serde_json::from_str(&kubectl(ctx, &["get", "pods", "-n", "ws1", "-o", "json"])).unwrap();
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let ready = p["status"]["conditions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|c| c["type"] == "Ready" && c["status"] == "True");
+            let port = p["spec"]["containers"][0]["ports"][0]["containerPort"]
+                .as_u64()
+                .unwrap_or(0) as u16;
+            let hash = p["metadata"]["labels"]["pod-template-hash"]
+                .as_str()
+                .unwrap_or("")
+                .to_string();
+            (
+                p["metadata"]["name"].as_str().unwrap().to_string(),
+                ready,
+                port,
+                hash,
+            )
+        })
+        .collect()
+}
+
+fn listening(port: u16) -> bool {
+    std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+}
+
+fn wait_until(within: Duration, what: &str, mut check: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !check() {
+        assert!(started.elapsed() < within, "{what} not within {within:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn deployments_run_as_local_processes_that_scale_roll_and_stop() {
+    let ctx = cluster();
+    ctx.kube.set_auto_ready(false);
+    let mut deployment = contract::v1_deployment("ws1", "m", &[]);
+    deployment["spec"]["replicas"] = json!(2);
+    deployment["spec"]["template"]["spec"]["containers"][0]["env"] =
+        json!([{"name": "SCORE_DELAY_MS", "value": "10"}]);
+    ctx.kube.seed([
+        deployment,
+        contract::keys_secret("ws1", "m-keys", PRIMARY, "s2"),
+    ]);
+    let runtime = Runtime::prepare(&test_cache());
+    let kubelet = ProcessKubelet::start(&ctx.kubeconfig, runtime, ctx.path("logs"));
+
+    kubectl(
+        &ctx,
+        &[
+            "rollout",
+            "status",
+            "deployment/m",
+            "-n",
+            "ws1",
+            "--timeout=90s",
+        ],
+    );
+    let first = pods(&ctx);
+    assert_eq!(first.len(), 2, "{first:?}");
+    assert!(
+        first
+            .iter()
+            .all(|(_, ready, port, _)| *ready && listening(*port)),
+        "{first:?}"
+    );
+
+    let router = start(&ctx, &[]);
+    router.wait_ready(Duration::from_secs(10));
+    let auth = format!("Authorization: Bearer {PRIMARY}");
+    let answer = curl(&[
+        "-X",
+        "POST",
+        "-H",
+        &auth,
+        "-H",
+        "Content-Type: application/json",
+        "-d",
+        r#"{"data": [[1]]}"#,
+        &score_url(&router, "m"),
+    ]);
+    assert_eq!(answer.status, 200, "{answer:?}");
+
+    kubectl(
+        &ctx,
+        &["scale", "deployment/m", "-n", "ws1", "--replicas=3"],
+    );
+    kubectl(
+        &ctx,
+        &[
+            "rollout",
+            "status",
+            "deployment/m",
+            "-n",
+            "ws1",
+            "--timeout=90s",
+        ],
+    );
+    assert_eq!(pods(&ctx).iter().filter(|p| p.1).count(), 3);
+
+    // A new template rolls: new pods, old ones gone, at least 2 of 3 ready throughout (25 %).
+    let before: Vec<String> = pods(&ctx).into_iter().map(|p| p.0).collect();
+    kubectl(
+        &ctx,
+        &[
+            "set",
+            "env",
+            "deployment/m",
+            "-n",
+            "ws1",
+            "SCORE_DELAY_MS=1",
+        ],
+    );
+    let started = Instant::now();
+    let mut fewest = 3;
+    loop {
+        let now = pods(&ctx);
+        fewest = fewest.min(now.iter().filter(|p| p.1).count());
+        let rolled = now.len() == 3 && now.iter().all(|p| p.1 && !before.contains(&p.0));
+        if rolled {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(90),
+            "no roll: {now:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(fewest >= 2, "{fewest} ready during the roll");
+    kubectl(
+        &ctx,
+        &[
+            "rollout",
+            "status",
+            "deployment/m",
+            "-n",
+            "ws1",
+            "--timeout=30s",
+        ],
+    );
+
+    kubectl(
+        &ctx,
+        &["scale", "deployment/m", "-n", "ws1", "--replicas=1"],
+    );
+    let ports: Vec<u16> = pods(&ctx).iter().map(|p| p.2).collect();
+    wait_until(Duration::from_secs(30), "two replicas stopped", || {
+        pods(&ctx).len() == 1 && ports.iter().filter(|p| listening(**p)).count() == 1
+    });
+    assert!(kubelet.take_reports().is_empty());
+    drop(kubelet);
+    assert!(
+        ports.iter().all(|p| !listening(*p)),
+        "nothing runs after the kubelet stops"
+    );
+}
