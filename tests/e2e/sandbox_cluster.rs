@@ -61,6 +61,18 @@ fn pods(ctx: &TestContext) -> Vec<(String, bool, u16, String)> {
         .collect()
 }
 
+/// Restarts counted over the model pods.
+fn restarts(ctx: &TestContext) -> u64 {
+    let list: Value =
+        serde_json::from_str(&kubectl(ctx, &["get", "pods", "-n", "ws1", "-o", "json"])).unwrap();
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["status"]["containerStatuses"][0]["restartCount"].as_u64())
+        .sum()
+}
+
 fn listening(port: u16) -> bool {
     std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
 }
@@ -86,6 +98,8 @@ fn deployments_run_as_local_processes_that_scale_roll_and_stop() {
         contract::keys_secret("ws1", "m-keys", PRIMARY, "s2"),
     ]);
     let runtime = Runtime::prepare(&test_cache());
+    // Without Python the built-in server stands in (see sandbox_replicas); it cannot crash.
+    let real = matches!(runtime, Runtime::Inference { .. });
     let kubelet = ProcessKubelet::start(&ctx.kubeconfig, runtime, ctx.path("logs"));
 
     kubectl(
@@ -123,6 +137,27 @@ fn deployments_run_as_local_processes_that_scale_roll_and_stop() {
         &score_url(&router, "m"),
     ]);
     assert_eq!(answer.status, 200, "{answer:?}");
+
+    if real {
+        // A replica that crashes is restarted (its pod counts the restart) and serves again.
+        let crashed = curl(&[
+            "-X",
+            "POST",
+            "-H",
+            &auth,
+            "-H",
+            "Content-Type: application/json",
+            "-d",
+            r#"{"crash": true}"#,
+            &score_url(&router, "m"),
+        ]);
+        assert_eq!(crashed.status, 502, "{crashed:?}");
+        wait_until(Duration::from_secs(60), "the crashed replica back", || {
+            restarts(&ctx) == 1 && pods(&ctx).iter().all(|p| p.1)
+        });
+        let said = kubelet.take_reports();
+        assert!(said.len() == 1 && said[0].contains("exited"), "{said:?}");
+    }
 
     kubectl(
         &ctx,

@@ -1,9 +1,11 @@
 # The sandbox's model: the Azure ML inference server's entry script contract (init() once, run() per
 # request). Its pod's environment sets how it behaves: SCORE_DELAY_MS (time per request),
 # SCORE_FAILURE_RATE (0..1, the share of requests that raise: the server answers 500), POD_NAME.
+# A request {"crash": true} kills the whole server (a crashed replica, for fault injection).
 import json
 import os
 import random
+import signal
 import time
 
 
@@ -18,5 +20,10 @@ def run(raw_data):
     time.sleep(DELAY)
     if random.random() < FAILURE_RATE:
         raise RuntimeError("injected failure (SCORE_FAILURE_RATE)")
-    rows = json.loads(raw_data).get("data", [])
+    data = json.loads(raw_data)
+    if data.get("crash"):
+        # The worker's parent is the server (gunicorn's master): the replica goes down whole.
+        os.kill(os.getppid(), signal.SIGKILL)
+        os._exit(1)
+    rows = data.get("data", [])
     return {"prediction": [sum(float(x) for x in row) for row in rows], "replica": NAME}
