@@ -9,10 +9,19 @@ use std::time::{Duration, Instant};
 use aml_tests::TestContext;
 use aml_tests::router as contract;
 use aml_tests::sandbox::kubelet::ProcessKubelet;
-use aml_tests::sandbox::{Runtime, test_cache};
+use aml_tests::sandbox::{Runtime, Setup, test_cache};
 use serde_json::{Value, json};
 
 use crate::router_env::{PRIMARY, cluster, curl, score_url, start};
+
+/// The kubelet's setup: `kubectl-aml-fe` is the test build of the fe plugin.
+fn setup(ctx: &TestContext) -> Setup {
+    Setup {
+        kubeconfig: ctx.kubeconfig.clone(),
+        logs: ctx.path("logs"),
+        programs: vec![("kubectl-aml-fe".into(), crate::router_env::FE.into())],
+    }
+}
 
 fn kubectl(ctx: &TestContext, args: &[&str]) -> String {
     let out = Command::new("kubectl")
@@ -100,7 +109,7 @@ fn deployments_run_as_local_processes_that_scale_roll_and_stop() {
     let runtime = Runtime::prepare(&test_cache());
     // Without Python the built-in server stands in (see sandbox_replicas); it cannot crash.
     let real = matches!(runtime, Runtime::Inference { .. });
-    let kubelet = ProcessKubelet::start(&ctx.kubeconfig, runtime, ctx.path("logs"));
+    let kubelet = ProcessKubelet::start(setup(&ctx), runtime);
 
     kubectl(
         &ctx,
@@ -231,4 +240,108 @@ fn deployments_run_as_local_processes_that_scale_roll_and_stop() {
         ports.iter().all(|p| !listening(*p)),
         "nothing runs after the kubelet stops"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fe_install_runs_the_router_as_a_pod_that_scores_the_model_pods() {
+    let ctx = cluster();
+    ctx.kube.set_auto_ready(false);
+    let mut deployment = contract::v1_deployment("ws1", "m", &[]);
+    deployment["spec"]["replicas"] = json!(2);
+    ctx.kube.seed([
+        deployment,
+        contract::keys_secret("ws1", "m-keys", PRIMARY, "s2"),
+    ]);
+    let kubelet = ProcessKubelet::start(setup(&ctx), Runtime::prepare(&test_cache()));
+    let out = ctx
+        .run::<crate::common::Fe>(&[
+            "install",
+            "--cluster-purpose",
+            "dev-test",
+            "--wait",
+            "--timeout",
+            "90s",
+        ])
+        .await;
+    crate::common::assert_code(&out, 0);
+    // The router pod: `kubectl-aml-fe serve` with the Deployment's arguments, on its own ports.
+    let list: Value = serde_json::from_str(&kubectl(
+        &ctx,
+        &[
+            "get",
+            "pods",
+            "-n",
+            "default",
+            "-l",
+            "azuremlappname=azureml-fe",
+            "-o",
+            "json",
+        ],
+    ))
+    .unwrap();
+    let pods = list["items"].as_array().unwrap();
+    assert_eq!(pods.len(), 1, "dev-test: one router");
+    let ports = pods[0]["spec"]["containers"][0]["ports"]
+        .as_array()
+        .unwrap();
+    let http = ports.iter().find(|p| p["name"] == "http").unwrap()["containerPort"]
+        .as_u64()
+        .unwrap();
+    kubectl(
+        &ctx,
+        &[
+            "rollout",
+            "status",
+            "deployment/m",
+            "-n",
+            "ws1",
+            "--timeout=90s",
+        ],
+    );
+    let url = format!("http://127.0.0.1:{http}/api/v1/service/m/score");
+    let auth = format!("Authorization: Bearer {PRIMARY}");
+    let answer = tokio::task::spawn_blocking(move || {
+        // The router may still be reading the model pods: give it a few seconds.
+        let started = Instant::now();
+        loop {
+            let answer = curl(&[
+                "-X",
+                "POST",
+                "-H",
+                &auth,
+                "-H",
+                "Content-Type: application/json",
+                "-d",
+                r#"{"data": [[1]]}"#,
+                &url,
+            ]);
+            if answer.status == 200 || started.elapsed() > Duration::from_secs(20) {
+                return answer;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        answer.status,
+        200,
+        "{answer:?}\n{:?}",
+        kubelet.take_reports()
+    );
+    // The router leads the autoscaler from inside its pod: the Lease names the pod.
+    let lease: Value = serde_json::from_str(&kubectl(
+        &ctx,
+        &[
+            "get",
+            "lease",
+            "azureml-fe-autoscaler",
+            "-n",
+            "default",
+            "-o",
+            "json",
+        ],
+    ))
+    .unwrap();
+    assert_eq!(lease["spec"]["holderIdentity"], pods[0]["metadata"]["name"]);
 }

@@ -1,10 +1,10 @@
 //! The sandbox's Deployment controller and kubelet for model Deployments (`isazuremlapp=true`, any
-//! namespace), through the API server: pods to match each Deployment (`controller::plan`), each
+//! namespace) and the router's (`fe install`'s, labelled managed-by kubectl-aml), through the API
+//! server: pods to match each Deployment (`controller::plan`), each
 //! pod a free port of its own, run by [`super::pods`]; Deployment status kept as the real
 //! controller keeps it; pods of a deleted Deployment removed.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use super::controller::{self, HASH_LABEL, PodView};
 
-use super::pods::{Process, kubelet};
+use super::pods::{Process, Setup, kubelet};
 use super::python::Runtime;
 use super::replica::free_port;
 
@@ -28,14 +28,12 @@ pub struct ProcessKubelet {
 }
 
 impl ProcessKubelet {
-    /// Starts managing the model Deployments of the cluster `kubeconfig` points at (on a thread
-    /// and runtime of its own: replicas are started and stopped with blocking calls); replica
-    /// logs go to `logs`.
-    pub fn start(kubeconfig: &Path, runtime: Runtime, logs: PathBuf) -> Self {
+    /// Starts managing the Deployments of the cluster `setup.kubeconfig` points at (on a thread
+    /// and runtime of its own: processes are started and stopped with blocking calls).
+    pub fn start(setup: Setup, runtime: Runtime) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
         let reports = Arc::new(Mutex::new(Vec::new()));
         let (flag, said) = (stop.clone(), reports.clone());
-        let kubeconfig = kubeconfig.to_path_buf();
         let thread = std::thread::spawn(move || {
             aml_core::init_crypto();
             let tokio = tokio::runtime::Builder::new_current_thread()
@@ -43,12 +41,13 @@ impl ProcessKubelet {
                 .build()
                 .expect("a runtime");
             tokio.block_on(async move {
-                let config = kube::config::Kubeconfig::read_from(&kubeconfig).expect("kubeconfig");
+                let config =
+                    kube::config::Kubeconfig::read_from(&setup.kubeconfig).expect("kubeconfig");
                 let config = kube::Config::from_custom_kubeconfig(config, &Default::default())
                     .await
                     .expect("kubeconfig");
                 let client = kube::Client::try_from(config).expect("client");
-                run(client, runtime, logs, flag, said).await;
+                run(client, runtime, setup, flag, said).await;
             });
         });
         Self {
@@ -90,39 +89,48 @@ fn api(
 const DEPLOYMENTS: (&str, &str, &str) = ("apps", "v1", "deployments");
 const PODS: (&str, &str, &str) = ("", "v1", "pods");
 const MODEL_LABEL: &str = "isazuremlapp=true";
+/// The router's Deployment as `fe install` labels it.
+const ROUTER_LABEL: &str = "app.kubernetes.io/managed-by=kubectl-aml";
+/// The label on every pod the sandbox made: the Deployment's name.
+const OWNER_LABEL: &str = "kubectl-aml.io/sandbox-owner";
 
 async fn run(
     client: kube::Client,
     runtime: Runtime,
-    logs: PathBuf,
+    setup: Setup,
     stop: Arc<AtomicBool>,
     reports: Arc<Mutex<Vec<String>>>,
 ) {
     let mut processes: BTreeMap<(String, String), Process> = BTreeMap::new();
     let mut order = 0u64;
     let model = ListParams::default().labels(MODEL_LABEL);
+    let installed = ListParams::default().labels(ROUTER_LABEL);
+    let ours = ListParams::default().labels(OWNER_LABEL);
     while !stop.load(SeqCst) {
         tokio::time::sleep(Duration::from_millis(100)).await;
-        let (Ok(deployments), Ok(pods)) = (
+        let (Ok(models), Ok(routers), Ok(pods)) = (
             api(&client, DEPLOYMENTS, None).list(&model).await,
-            api(&client, PODS, None).list(&model).await,
+            api(&client, DEPLOYMENTS, None).list(&installed).await,
+            api(&client, PODS, None).list(&ours).await,
         ) else {
             continue; // the API server is away: keep what runs, try again
         };
+        let deployments: Vec<DynamicObject> =
+            models.items.into_iter().chain(routers.items).collect();
         let mut owned: BTreeMap<(String, String), Vec<DynamicObject>> = BTreeMap::new();
         for pod in pods.items {
             let owner = pod
                 .metadata
                 .labels
                 .as_ref()
-                .and_then(|l| l.get("kubectl-aml.io/sandbox-owner"))
+                .and_then(|l| l.get(OWNER_LABEL))
                 .cloned();
             let ns = pod.metadata.namespace.clone().unwrap_or_default();
             if let Some(owner) = owner {
                 owned.entry((ns, owner)).or_default().push(pod);
             }
         }
-        for deployment in &deployments.items {
+        for deployment in &deployments {
             let ns = deployment.metadata.namespace.clone().unwrap_or_default();
             let name = deployment.metadata.name.clone().unwrap_or_default();
             let pods = owned
@@ -184,11 +192,11 @@ async fn run(
                     .await;
             }
         }
-        let listed = match api(&client, PODS, None).list(&model).await {
+        let listed = match api(&client, PODS, None).list(&ours).await {
             Ok(list) => list.items,
             Err(_) => continue,
         };
-        kubelet(&client, &runtime, &logs, &listed, &mut processes, &reports).await;
+        kubelet(&client, &runtime, &setup, &listed, &mut processes, &reports).await;
     }
     for (_, process) in std::mem::take(&mut processes) {
         process.stop();
@@ -202,20 +210,34 @@ fn new_pod(deployment: &DynamicObject, data: &Value, order: u64) -> DynamicObjec
     let hash = controller::template_hash(data);
     let mut labels = template["metadata"]["labels"].clone();
     labels[HASH_LABEL] = json!(hash);
-    labels["kubectl-aml.io/sandbox-owner"] = json!(name);
+    labels[OWNER_LABEL] = json!(name);
     let mut spec = template["spec"].clone();
-    // Every replica shares 127.0.0.1: each gets its own port, in the port the router uses.
-    let port = free_port();
+    // Every pod shares 127.0.0.1: each of its ports becomes a free one (a model's `http` port is
+    // the one the router uses), and arguments naming a port (`--http=:8080`) follow.
     let container = &mut spec["containers"][0];
-    let ports = container["ports"].as_array().cloned().unwrap_or_default();
-    let index = ports.iter().position(|p| p["name"] == "http").unwrap_or(0);
-    let mut ports = if ports.is_empty() {
-        vec![json!({"name": "http"})]
-    } else {
-        ports
-    };
-    ports[index]["containerPort"] = json!(port);
+    let mut ports = container["ports"].as_array().cloned().unwrap_or_default();
+    if ports.is_empty() {
+        ports.push(json!({"name": "http", "containerPort": 5001}));
+    }
+    let mut args: Vec<String> = container["args"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|a| a.as_str().map(str::to_string))
+        .collect();
+    for port in ports.iter_mut() {
+        let (old, new) = (port["containerPort"].as_u64().unwrap_or(0), free_port());
+        port["containerPort"] = json!(new);
+        for arg in args.iter_mut() {
+            if arg.ends_with(&format!("=:{old}")) {
+                *arg = arg.replace(&format!("=:{old}"), &format!("=127.0.0.1:{new}"));
+            }
+        }
+    }
     container["ports"] = json!(ports);
+    if !args.is_empty() {
+        container["args"] = json!(args);
+    }
     let object = json!({
         "apiVersion": "v1", "kind": "Pod",
         "metadata": {

@@ -7,6 +7,7 @@ pub mod pods;
 pub mod python;
 pub mod replica;
 
+pub use pods::Setup;
 pub use python::{PACKAGE, Runtime};
 pub use replica::{Replica, free_port};
 

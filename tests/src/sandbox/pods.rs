@@ -1,10 +1,13 @@
 //! The sandbox's kubelet half: each model pod a local [`Replica`] with its template's environment
-//! (literal values), Ready when its readiness path answers, restarted with back-off (1 s doubling
+//! (literal values); a pod whose container names a `command` (the router's) that program, its
+//! `$(VAR)` arguments expanded from its environment (values, the pod's name and namespace,
+//! ConfigMap keys) and `KUBECONFIG` pointing at the sandbox. Ready when its readiness path answers, restarted with back-off (1 s doubling
 //! to 30 s) when it exits, stopped with SIGTERM then SIGKILL when its pod goes. A replica that
 //! exits or never turns ready is reported once with its last log lines.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::PathBuf;
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -13,6 +16,18 @@ use serde_json::{Value, json};
 
 use super::python::Runtime;
 use super::replica::Replica;
+
+/// Where the kubelet's processes come from and go.
+#[derive(Debug, Clone)]
+pub struct Setup {
+    /// The sandbox's kubeconfig (for the controller, and given to programs as `KUBECONFIG`).
+    pub kubeconfig: PathBuf,
+    /// Where each process's output goes (`<pod>.log`).
+    pub logs: PathBuf,
+    /// Programs by the name a container's `command` uses (`kubectl-aml-fe` → a built binary);
+    /// others are looked up on `PATH`.
+    pub programs: Vec<(String, PathBuf)>,
+}
 
 /// How long a replica may take to turn ready before it is reported.
 const NOT_READY_REPORT: Duration = Duration::from_secs(60);
@@ -72,7 +87,7 @@ fn container(pod: &DynamicObject) -> (u16, Vec<(String, String)>, Duration) {
 pub async fn kubelet(
     client: &kube::Client,
     runtime: &Runtime,
-    logs: &Path,
+    setup: &Setup,
     pods: &[DynamicObject],
     processes: &mut BTreeMap<(String, String), Process>,
     reports: &Arc<Mutex<Vec<String>>>,
@@ -136,7 +151,14 @@ pub async fn kubelet(
             process.next_start = now + backoff.min(MAX_BACKOFF);
         }
         if process.replica.is_none() && now >= process.next_start {
-            match Replica::start(runtime, &k.1, port, &env, logs) {
+            let started = match program(client, pod, setup).await {
+                Some(Ok((command, port, path))) => {
+                    Replica::spawn(&k.1, command, port, &path, &setup.logs)
+                }
+                Some(Err(e)) => Err(std::io::Error::other(e)),
+                None => Replica::start(runtime, &k.1, port, &env, &setup.logs),
+            };
+            match started {
                 Ok(replica) => {
                     process.replica = Some(replica);
                     process.started = now;
@@ -190,4 +212,99 @@ fn pod_status(ready: bool, restarts: u32) -> Value {
         "conditions": [{"type": "PodScheduled", "status": "True"}, {"type": "Ready", "status": flag}],
         "containerStatuses": [{"name": "inference-server", "ready": ready, "restartCount": restarts}],
     })
+}
+
+/// A pod whose container has a `command`: the program, its readiness port and path. `None` for a
+/// model pod (the runtime runs it).
+async fn program(
+    client: &kube::Client,
+    pod: &DynamicObject,
+    setup: &Setup,
+) -> Option<Result<(Command, u16, String), String>> {
+    let c = &pod.data["spec"]["containers"][0];
+    let words = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|w| w.as_str().map(str::to_string))
+            .collect()
+    };
+    let command = words(&c["command"]);
+    let first = command.first()?.clone();
+    let namespace = pod.metadata.namespace.clone().unwrap_or_default();
+    let mut env = vec![(
+        "KUBECONFIG".to_string(),
+        setup.kubeconfig.display().to_string(),
+    )];
+    for e in c["env"].as_array().into_iter().flatten() {
+        let name = e["name"].as_str().unwrap_or_default().to_string();
+        let value = if let Some(v) = e["value"].as_str() {
+            v.to_string()
+        } else if let Some(field) = e
+            .pointer("/valueFrom/fieldRef/fieldPath")
+            .and_then(Value::as_str)
+        {
+            match field {
+                "metadata.name" => pod.metadata.name.clone().unwrap_or_default(),
+                "metadata.namespace" => namespace.clone(),
+                other => {
+                    return Some(Err(format!(
+                        "fieldRef {other} is not supported by the sandbox"
+                    )));
+                }
+            }
+        } else if let Some(r) = e.pointer("/valueFrom/configMapKeyRef") {
+            let maps: kube::Api<DynamicObject> = kube::Api::namespaced_with(
+                client.clone(),
+                &namespace,
+                &kube::discovery::ApiResource::erase::<k8s_openapi::api::core::v1::ConfigMap>(&()),
+            );
+            let map = r["name"].as_str().unwrap_or_default();
+            let key = r["key"].as_str().unwrap_or_default();
+            match maps.get_opt(map).await {
+                Ok(Some(m)) => match m.data["data"][key].as_str() {
+                    Some(v) => v.to_string(),
+                    None => {
+                        return Some(Err(format!("ConfigMap {namespace}/{map} has no key {key}")));
+                    }
+                },
+                _ => return Some(Err(format!("ConfigMap {namespace}/{map} cannot be read"))),
+            }
+        } else {
+            continue;
+        };
+        env.push((name, value));
+    }
+    // Kubernetes expands $(VAR) in arguments from the container's environment.
+    let expand = |word: &str| {
+        env.iter().fold(word.to_string(), |w, (k, v)| {
+            w.replace(&format!("$({k})"), v)
+        })
+    };
+    let args: Vec<String> = command[1..]
+        .iter()
+        .chain(words(&c["args"]).iter())
+        .map(|w| expand(w))
+        .collect();
+    let path = setup
+        .programs
+        .iter()
+        .find(|(n, _)| *n == first)
+        .map_or_else(|| PathBuf::from(&first), |(_, p)| p.clone());
+    let ports = c["ports"].as_array().cloned().unwrap_or_default();
+    let probe = &c["readinessProbe"]["httpGet"];
+    let port_of = |p: &Value| -> Option<u64> {
+        p.as_u64().or_else(|| {
+            ports
+                .iter()
+                .find(|q| q["name"] == *p)
+                .and_then(|q| q["containerPort"].as_u64())
+        })
+    };
+    let port = port_of(&probe["port"])
+        .or_else(|| ports.first().and_then(|p| p["containerPort"].as_u64()))? as u16;
+    let readiness = probe["path"].as_str().unwrap_or("/").to_string();
+    let mut command = Command::new(path);
+    command.args(args).envs(env);
+    Some(Ok((command, port, readiness)))
 }

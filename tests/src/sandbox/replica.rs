@@ -35,6 +35,7 @@ pub struct Replica {
     /// The pod's name.
     pub name: String,
     port: u16,
+    readiness: String,
     running: Running,
 }
 
@@ -56,36 +57,55 @@ impl Replica {
         env: &[(String, String)],
         logs: &Path,
     ) -> std::io::Result<Self> {
-        let running = match runtime {
+        match runtime {
             Runtime::Inference {
                 azmlinfsrv,
                 scripts,
             } => {
-                std::fs::create_dir_all(logs)?;
-                let log = logs.join(format!("{name}.log"));
-                let out = File::create(&log)?;
-                let child = Command::new(azmlinfsrv)
+                let mut command = Command::new(azmlinfsrv);
+                command
                     .arg("--entry_script")
                     .arg(scripts.join("score.py"))
                     .args(["--port", &port.to_string()])
                     .env("POD_NAME", name)
                     .envs(env.iter().map(|(k, v)| (k, v)))
                     // The server binds 0.0.0.0; its working directory holds nothing of ours.
-                    .current_dir(scripts)
-                    .stdin(Stdio::null())
-                    .stdout(out.try_clone()?)
-                    .stderr(out)
-                    .spawn()?;
-                Running::Process { child, log }
+                    .current_dir(scripts);
+                Self::spawn(name, command, port, READINESS_PATH, logs)
             }
-            Runtime::BuiltIn { .. } => Running::BuiltIn {
-                _server: ModelServer::start_on(name, port),
-            },
-        };
+            Runtime::BuiltIn { .. } => Ok(Self {
+                name: name.to_string(),
+                port,
+                readiness: READINESS_PATH.to_string(),
+                running: Running::BuiltIn {
+                    _server: ModelServer::start_on(name, port),
+                },
+            }),
+        }
+    }
+
+    /// Runs `command` as pod `name`'s process, ready when `GET readiness` on `port` answers 200;
+    /// its output in `logs/<name>.log`.
+    pub fn spawn(
+        name: &str,
+        mut command: Command,
+        port: u16,
+        readiness: &str,
+        logs: &Path,
+    ) -> std::io::Result<Self> {
+        std::fs::create_dir_all(logs)?;
+        let log = logs.join(format!("{name}.log"));
+        let out = File::create(&log)?;
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(out.try_clone()?)
+            .stderr(out)
+            .spawn()?;
         Ok(Self {
             name: name.to_string(),
             port,
-            running,
+            readiness: readiness.to_string(),
+            running: Running::Process { child, log },
         })
     }
 
@@ -94,9 +114,12 @@ impl Replica {
         self.port
     }
 
-    /// Whether `GET /` answers 200 within half a second.
+    /// Whether its readiness path answers 200 within half a second.
     pub fn ready(&self) -> bool {
-        probe(SocketAddr::from(([127, 0, 0, 1], self.port)))
+        probe(
+            SocketAddr::from(([127, 0, 0, 1], self.port)),
+            &self.readiness,
+        )
     }
 
     /// The process's exit, if it has ended (the built-in server never ends by itself).
@@ -152,8 +175,8 @@ impl Drop for Replica {
     }
 }
 
-/// `GET <READINESS_PATH>` answered 200 within half a second.
-fn probe(addr: SocketAddr) -> bool {
+/// `GET path` answered 200 within half a second.
+fn probe(addr: SocketAddr, path: &str) -> bool {
     use std::io::Write as _;
     let deadline = Duration::from_millis(500);
     let Ok(mut stream) = TcpStream::connect_timeout(&addr, deadline) else {
@@ -161,8 +184,7 @@ fn probe(addr: SocketAddr) -> bool {
     };
     let _ = stream.set_read_timeout(Some(deadline));
     let _ = stream.set_write_timeout(Some(deadline));
-    let request =
-        format!("GET {READINESS_PATH} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
     if stream.write_all(request.as_bytes()).is_err() {
         return false;
     }
