@@ -5,7 +5,7 @@ BINDIR  := $(PREFIX)/bin
 # cargo-nextest when present (it is on our machines), else cargo test.
 TEST    := $(shell cargo nextest --version >/dev/null 2>&1 && echo "cargo nextest run --workspace" || echo "cargo test --workspace")
 
-.PHONY: help build release install uninstall test test-unit test-e2e lint fmt check-tls doc bench bench-router bench-autoscale demo clean ci
+.PHONY: help build release install uninstall test test-unit test-e2e lint fmt check-tls doc bench bench-router bench-autoscale sandbox demo clean ci
 
 help: ## this list
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -71,6 +71,12 @@ bench-router: ## the router against nginx only (see bench)
 		(apt-get update -qq && apt-get install -y -qq nginx-light wrk hey && (service nginx stop >/dev/null 2>&1 || true))
 	cargo build --release -p kubectl-aml-fe -p aml-tests --bin kubectl-aml-fe --bin bench-router
 	target/release/bench-router
+
+sandbox: ## a local sandbox (fake Kubernetes and Azure, real inference servers, our router): prints the exports, Ctrl-C stops it
+	cargo build -p kubectl-aml-fe -p kubectl-aml-certs -p kubectl-aml-attach -p kubectl-aml-deploy -p kubectl-aml-scale \
+		-p aml-tests --bin kubectl-aml-fe --bin kubectl-aml-certs --bin kubectl-aml-attach --bin kubectl-aml-deploy \
+		--bin kubectl-aml-scale --bin aml-sandbox
+	target/debug/aml-sandbox up
 
 demo: ## the plugins against a sandbox API server and a sandbox ARM, no cluster or subscription needed
 	scripts/demo.sh

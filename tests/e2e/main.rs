@@ -69,5 +69,6 @@ mod router_routes;
 mod router_tls;
 mod router_tokens;
 mod sandbox_cluster;
+mod sandbox_program;
 mod sandbox_replicas;
 mod scale;

@@ -1,0 +1,215 @@
+//! `aml-sandbox`: the whole loop on one machine — the fake API server and fake Azure Resource
+//! Manager on 127.0.0.1, and a Deployment controller + process kubelet that runs model pods as the
+//! real Azure ML inference server and the router's pods as `kubectl-aml-fe serve`. `up` prints the
+//! `export` lines and runs until Ctrl-C, SIGTERM or `aml-sandbox down`; every process it started
+//! stops with it.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use aml_tests::AzureSetup;
+use aml_tests::fake_arm::{FakeArm, Options as ArmOptions};
+use aml_tests::fake_kube::{FakeKube, Options as KubeOptions};
+use aml_tests::router as contract;
+use aml_tests::sandbox::kubelet::ProcessKubelet;
+use aml_tests::sandbox::{Runtime, Setup, test_cache};
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+/// A local sandbox: fake Kubernetes and Azure, real inference servers, our router
+#[derive(Parser)]
+#[command(name = "aml-sandbox", version)]
+struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the sandbox and print its `export` lines; runs until Ctrl-C or `aml-sandbox down`
+    Up {
+        /// Directory for the kubeconfig, az configuration, logs and the pid file
+        #[arg(long, value_name = "DIR", default_value = "target/sandbox-run")]
+        dir: PathBuf,
+        /// Port of the fake API server (another is picked, and said, if it is in use)
+        #[arg(long, default_value_t = 16443)]
+        kube_port: u16,
+        /// Where the inference server's venv is made once and reused
+        #[arg(long, value_name = "DIR")]
+        venv_cache: Option<PathBuf>,
+    },
+    /// Stop a running sandbox and everything it started
+    Down {
+        /// The directory `up` used
+        #[arg(long, value_name = "DIR", default_value = "target/sandbox-run")]
+        dir: PathBuf,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    match Args::parse().command {
+        Command::Up {
+            dir,
+            kube_port,
+            venv_cache,
+        } => up(&dir, kube_port, venv_cache.unwrap_or_else(test_cache)),
+        Command::Down { dir } => down(&dir),
+    }
+}
+
+/// `port` if it is free on 127.0.0.1, else 0 (the OS picks one) — said on stderr.
+fn port_or_any(port: u16, what: &str) -> u16 {
+    if port == 0 || std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+        return port;
+    }
+    eprintln!("port {port} for {what} is in use: using another");
+    0
+}
+
+/// The plugin binary `name` next to this program (cargo builds them into the same directory).
+fn sibling(name: &str) -> PathBuf {
+    let here = std::env::current_exe().ok();
+    let dir = here
+        .as_deref()
+        .and_then(Path::parent)
+        .unwrap_or(Path::new("."));
+    dir.join(name)
+}
+
+fn up(dir: &Path, kube_port: u16, cache: PathBuf) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let dir = dir.canonicalize()?;
+    let pid_file = dir.join("pid");
+    if let Ok(text) = std::fs::read_to_string(&pid_file)
+        && let Ok(pid) = text.trim().parse::<i32>()
+        && kill(Pid::from_raw(pid), None).is_ok()
+    {
+        bail!(
+            "a sandbox (pid {pid}) already runs with {}: `aml-sandbox down --dir {}` first",
+            dir.display(),
+            dir.display()
+        );
+    }
+    let fe = sibling("kubectl-aml-fe");
+    if !fe.exists() {
+        bail!(
+            "{} is missing: build it first (`cargo build -p kubectl-aml-fe`)",
+            fe.display()
+        );
+    }
+    eprintln!(
+        "preparing the inference server (once; later runs reuse {})…",
+        cache.display()
+    );
+    let runtime = Runtime::prepare(&cache);
+    eprintln!("{}", runtime.describe());
+
+    let kube = FakeKube::start_with(KubeOptions {
+        port: port_or_any(kube_port, "the API server"),
+        ..KubeOptions::default()
+    });
+    kube.set_auto_ready(false);
+    kube.seed([
+        contract::namespace("models"),
+        contract::namespace("azureml"),
+    ]);
+    let kubeconfig = dir.join("kubeconfig");
+    kube.write_kubeconfig(&kubeconfig, Some("azureml"))?;
+    let arm = FakeArm::start_with(ArmOptions {
+        polls: 1,
+        retry_after: Some(1),
+        ..ArmOptions::default()
+    });
+    arm.add_kubernetes_compute("k8s", "models");
+    let azure = AzureSetup::write(&dir, &arm)?;
+    let setup = Setup {
+        kubeconfig: kubeconfig.clone(),
+        logs: dir.join("logs"),
+        programs: vec![("kubectl-aml-fe".into(), fe.clone())],
+    };
+    let kubelet = ProcessKubelet::start(setup, runtime);
+    std::fs::write(&pid_file, std::process::id().to_string())?;
+
+    let plugins = fe.parent().unwrap_or(Path::new(".")).display().to_string();
+    println!("export KUBECONFIG={}", kubeconfig.display());
+    println!("export AZURE_CONFIG_DIR={}", azure.config_dir.display());
+    println!("export PATH={}:{plugins}:$PATH", azure.bin_dir.display());
+    eprintln!(
+        "sandbox up: API server {}, Azure Resource Manager {} (workspace rg1/ws1, Kubernetes compute k8s → namespace models); logs in {}; `aml-sandbox down --dir {}` or Ctrl-C stops it",
+        kube.url(),
+        arm.url(),
+        dir.join("logs").display(),
+        dir.display()
+    );
+
+    let signals = wait_for_signal();
+    loop {
+        if signals.try_recv().is_ok() {
+            break;
+        }
+        for line in kubelet.take_reports() {
+            eprintln!("{line}");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    eprintln!("stopping the sandbox…");
+    drop(kubelet);
+    let _ = std::fs::remove_file(&pid_file);
+    eprintln!("sandbox down");
+    Ok(())
+}
+
+/// A channel that receives once SIGINT or SIGTERM arrives.
+fn wait_for_signal() -> std::sync::mpsc::Receiver<()> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        runtime.block_on(async {
+            use tokio::signal::unix::{SignalKind, signal};
+            let (mut int, mut term) = (
+                signal(SignalKind::interrupt()).expect("SIGINT"),
+                signal(SignalKind::terminate()).expect("SIGTERM"),
+            );
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
+        });
+        let _ = tx.send(());
+    });
+    rx
+}
+
+fn down(dir: &Path) -> anyhow::Result<()> {
+    let pid_file = dir.join("pid");
+    let Ok(text) = std::fs::read_to_string(&pid_file) else {
+        eprintln!("no sandbox runs with {}", dir.display());
+        return Ok(());
+    };
+    let pid = Pid::from_raw(text.trim().parse().context("a bad pid file")?);
+    if kill(pid, Signal::SIGTERM).is_err() {
+        let _ = std::fs::remove_file(&pid_file);
+        eprintln!(
+            "no sandbox runs with {} (a stale pid file, removed)",
+            dir.display()
+        );
+        return Ok(());
+    }
+    // The sandbox removes its pid file once everything it started has stopped (waiting for the
+    // process alone would wait on a zombie its parent has not reaped yet).
+    let started = Instant::now();
+    while pid_file.exists() && kill(pid, None).is_ok() {
+        if started.elapsed() > Duration::from_secs(30) {
+            bail!("the sandbox (pid {pid}) did not stop within 30 s");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    eprintln!("sandbox down");
+    Ok(())
+}
