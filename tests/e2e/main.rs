@@ -68,6 +68,7 @@ mod router_process;
 mod router_routes;
 mod router_tls;
 mod router_tokens;
+mod sandbox_arm;
 mod sandbox_cluster;
 mod sandbox_program;
 mod sandbox_replicas;

@@ -5,6 +5,8 @@
 
 use serde_json::{Map, Value, json};
 
+use aml_core::arm::parse_iso_ms;
+
 use crate::knobs::{Knobs, defaults as d};
 
 /// What goes into a deployment's PUT besides its assets.
@@ -27,29 +29,6 @@ fn quantity(n: f64) -> String {
 /// Milliseconds as an ISO-8601 duration: 500 → `PT0.5S`, 60000 → `PT60S`.
 pub(crate) fn iso_ms(ms: i64) -> String {
     format!("PT{}S", quantity(ms as f64 / 1000.0))
-}
-
-/// An ISO-8601 duration (`PT1M30.5S`, `PT60S`) in milliseconds.
-pub(crate) fn parse_iso_ms(text: &str) -> Option<i64> {
-    let rest = text.strip_prefix("PT")?;
-    let (mut total, mut number) = (0.0, String::new());
-    for c in rest.chars() {
-        match c {
-            '0'..='9' | '.' => number.push(c),
-            'H' | 'M' | 'S' => {
-                let value: f64 = number.parse().ok()?;
-                total += value
-                    * match c {
-                        'H' => 3_600_000.0,
-                        'M' => 60_000.0,
-                        _ => 1000.0,
-                    };
-                number.clear();
-            }
-            _ => return None,
-        }
-    }
-    number.is_empty().then_some(total.round() as i64)
 }
 
 /// The deployment fields for these knobs (v1 defaults filling the gaps).

@@ -1,6 +1,7 @@
 //! `aml-sandbox`: the whole loop on one machine — the fake API server and fake Azure Resource
-//! Manager on 127.0.0.1, and a Deployment controller + process kubelet that runs model pods as the
-//! real Azure ML inference server and the router's pods as `kubectl-aml-fe serve`. `up` prints the
+//! Manager on 127.0.0.1; a stand-in for the Azure ML extension that turns the online deployments
+//! ARM holds into model Deployments; and a Deployment controller + process kubelet that runs model
+//! pods as the real Azure ML inference server and the router's pods as `kubectl-aml-fe serve`. `up` prints the
 //! `export` lines and runs until Ctrl-C, SIGTERM or `aml-sandbox down`; every process it started
 //! stops with it.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
@@ -13,7 +14,8 @@ use aml_tests::fake_arm::{FakeArm, Options as ArmOptions};
 use aml_tests::fake_kube::{FakeKube, Options as KubeOptions};
 use aml_tests::router as contract;
 use aml_tests::sandbox::kubelet::ProcessKubelet;
-use aml_tests::sandbox::{Runtime, Setup, test_cache};
+use aml_tests::sandbox::materialiser::Extension;
+use aml_tests::sandbox::{Runtime, Setup, arm_snapshot, test_cache};
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use nix::sys::signal::{Signal, kill};
@@ -131,6 +133,8 @@ fn up(dir: &Path, kube_port: u16, cache: PathBuf) -> anyhow::Result<()> {
         programs: vec![("kubectl-aml-fe".into(), fe.clone())],
     };
     let kubelet = ProcessKubelet::start(setup, runtime);
+    // Online deployments on the Kubernetes compute appear in its namespace, as the extension makes them.
+    let extension = Extension::start(&kubeconfig, arm_snapshot(&arm));
     std::fs::write(&pid_file, std::process::id().to_string())?;
 
     let plugins = fe.parent().unwrap_or(Path::new(".")).display().to_string();
@@ -156,6 +160,7 @@ fn up(dir: &Path, kube_port: u16, cache: PathBuf) -> anyhow::Result<()> {
         std::thread::sleep(Duration::from_millis(200));
     }
     eprintln!("stopping the sandbox…");
+    drop(extension);
     drop(kubelet);
     let _ = std::fs::remove_file(&pid_file);
     eprintln!("sandbox down");

@@ -178,6 +178,14 @@ impl FakeArm {
             .cloned()
     }
 
+    /// Every online deployment on a Kubernetes compute, with its endpoint, the endpoint's keys and
+    /// the compute's namespace — what the Azure ML extension in that cluster would run — read
+    /// afresh at each call of the function returned (which outlives `self`'s borrow).
+    pub fn online_source(&self) -> impl Fn() -> Vec<Online> + Send + Sync + 'static {
+        let shared = self.shared.clone();
+        move || online_deployments(&shared.state.lock().expect("state"))
+    }
+
     /// An endpoint's keys (primary, secondary).
     pub fn keys(&self, endpoint: &str) -> Option<(String, String)> {
         let id = format!("{}/onlineEndpoints/{endpoint}", workspace_id("rg1", "ws1"))
@@ -340,4 +348,37 @@ impl FakeArm {
             .filter(|r| r.method != "GET")
             .collect()
     }
+}
+
+/// An online deployment with its endpoint, the endpoint's keys and its compute's namespace.
+pub type Online = (Value, Value, (String, String), String);
+
+fn online_deployments(state: &State) -> Vec<Online> {
+    let mut found = Vec::new();
+    for (id, deployment) in &state.endpoints {
+        let Some((endpoint_id, _)) = id.rsplit_once("/deployments/") else {
+            continue;
+        };
+        let Some(endpoint) = state.endpoints.get(endpoint_id) else {
+            continue;
+        };
+        let compute = endpoint["properties"]["compute"]
+            .as_str()
+            .unwrap_or_default();
+        let Some(compute) = state.computes.get(&compute.to_ascii_lowercase()) else {
+            continue;
+        };
+        let namespace = compute["properties"]["properties"]["namespace"].as_str();
+        let failed = deployment["properties"]["provisioningState"] == "Failed";
+        if let (Some(namespace), false) = (namespace, failed) {
+            let keys = state.keys.get(endpoint_id).cloned().unwrap_or_default();
+            found.push((
+                endpoint.clone(),
+                deployment.clone(),
+                keys,
+                namespace.to_string(),
+            ));
+        }
+    }
+    found
 }
