@@ -70,6 +70,7 @@ pub(crate) async fn run(kube: &Kube, plan: &InstallPlan, out: &mut Printer) -> a
         image: plan.image.clone(),
         version: env!("CARGO_PKG_VERSION").to_string(),
         purpose: plan.purpose,
+        scale_down_window: plan.scale_down_window,
         load_balancer: plan.load_balancer.clone(),
         tls: plan.tls.clone(),
         https: plan.tls.is_some(),

@@ -36,6 +36,10 @@ pub(crate) struct InstallArgs {
     #[arg(long, value_enum, value_name = "PURPOSE", default_value = "fast-prod")]
     cluster_purpose: Purpose,
 
+    /// How long lower demand must last before the router's autoscaler removes model replicas
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    scale_down_window: Duration,
+
     /// Where the scoring Service's address comes from
     #[arg(long, value_enum, value_name = "TYPE", default_value_t)]
     load_balancer_type: LoadBalancerType,
@@ -90,6 +94,7 @@ pub(crate) struct InstallArgs {
 pub(crate) struct InstallPlan {
     pub image: String,
     pub purpose: InstallPurpose,
+    pub scale_down_window: Duration,
     pub load_balancer: LoadBalancer,
     /// The new TLS pair, PEM, already verified.
     pub tls: Option<(String, String)>,
@@ -127,6 +132,12 @@ impl InstallArgs {
                 "add --load-balancer-type InternalLoadBalancer, or drop --load-balancer-subnet",
             ));
         }
+        if self.scale_down_window.is_zero() {
+            return Err(Error::usage(
+                "--scale-down-window must be greater than 0",
+                "use a duration like 60s (the docs' default) or 5m",
+            ));
+        }
         if self.timeout.is_zero() {
             return Err(Error::usage(
                 "--timeout must be greater than 0",
@@ -150,6 +161,7 @@ impl InstallArgs {
                 Purpose::DenseProd => InstallPurpose::DenseProd,
                 Purpose::DevTest => InstallPurpose::DevTest,
             },
+            scale_down_window: self.scale_down_window,
             load_balancer: if internal {
                 LoadBalancer::Internal {
                     subnet: self.load_balancer_subnet,

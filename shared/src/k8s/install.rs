@@ -82,6 +82,8 @@ pub struct InstallSpec {
     pub version: String,
     /// The cluster's purpose.
     pub purpose: Purpose,
+    /// The router autoscaler's scale-down window.
+    pub scale_down_window: std::time::Duration,
     /// The scoring Service's load balancer.
     pub load_balancer: LoadBalancer,
     /// `cert.pem` and `key.pem` for the `azuremlfessl` Secret; `None` leaves the Secret out
@@ -211,7 +213,7 @@ pub fn render(spec: &InstallSpec) -> Vec<Value> {
         "apiVersion": "v1", "kind": "ConfigMap", "metadata": metadata(spec, config, true),
         "data": {
             "cluster-purpose": spec.purpose.flag(),
-            "scale-down-window": "60s",
+            "scale-down-window": format!("{}s", spec.scale_down_window.as_secs().max(1)),
             "version": spec.version,
         },
     }));

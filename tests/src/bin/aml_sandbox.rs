@@ -6,16 +6,18 @@
 //! stops with it.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use aml_tests::AzureSetup;
+use aml_tests::fake_arm::state::managed_cluster;
 use aml_tests::fake_arm::{FakeArm, Options as ArmOptions};
 use aml_tests::fake_kube::{FakeKube, Options as KubeOptions};
 use aml_tests::router as contract;
 use aml_tests::sandbox::kubelet::ProcessKubelet;
 use aml_tests::sandbox::materialiser::Extension;
-use aml_tests::sandbox::{Runtime, Setup, arm_snapshot, test_cache};
+use aml_tests::sandbox::{Runtime, Setup, arm_snapshot, balancer, test_cache};
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use nix::sys::signal::{Signal, kill};
@@ -39,6 +41,12 @@ enum Command {
         /// Port of the fake API server (another is picked, and said, if it is in use)
         #[arg(long, default_value_t = 16443)]
         kube_port: u16,
+        /// Port of the scoring address (Service azureml-fe, http)
+        #[arg(long, default_value_t = 18080)]
+        http_port: u16,
+        /// Port of the scoring address (Service azureml-fe, https)
+        #[arg(long, default_value_t = 18443)]
+        https_port: u16,
         /// Where the inference server's venv is made once and reused
         #[arg(long, value_name = "DIR")]
         venv_cache: Option<PathBuf>,
@@ -56,8 +64,14 @@ fn main() -> anyhow::Result<()> {
         Command::Up {
             dir,
             kube_port,
+            http_port,
+            https_port,
             venv_cache,
-        } => up(&dir, kube_port, venv_cache.unwrap_or_else(test_cache)),
+        } => up(
+            &dir,
+            (kube_port, http_port, https_port),
+            venv_cache.unwrap_or_else(test_cache),
+        ),
         Command::Down { dir } => down(&dir),
     }
 }
@@ -81,7 +95,8 @@ fn sibling(name: &str) -> PathBuf {
     dir.join(name)
 }
 
-fn up(dir: &Path, kube_port: u16, cache: PathBuf) -> anyhow::Result<()> {
+fn up(dir: &Path, ports: (u16, u16, u16), cache: PathBuf) -> anyhow::Result<()> {
+    let (kube_port, http_port, https_port) = ports;
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let dir = dir.canonicalize()?;
     let pid_file = dir.join("pid");
@@ -125,13 +140,23 @@ fn up(dir: &Path, kube_port: u16, cache: PathBuf) -> anyhow::Result<()> {
         retry_after: Some(1),
         ..ArmOptions::default()
     });
-    arm.add_kubernetes_compute("k8s", "models");
+    // Cluster aks1 (with the Azure ML extension) is this API server, so `attach k8s` looks inside.
+    let mut cluster = managed_cluster("rg1", "aks1", "eastus", 3, "Standard_D3_v2");
+    cluster["properties"]["fqdn"] = serde_json::json!("127.0.0.1");
+    arm.put_cluster(cluster, true);
     let azure = AzureSetup::write(&dir, &arm)?;
     let setup = Setup {
         kubeconfig: kubeconfig.clone(),
         logs: dir.join("logs"),
         programs: vec![("kubectl-aml-fe".into(), fe.clone())],
     };
+    let scoring = balance(&kubeconfig, http_port, https_port)?;
+    let http = scoring
+        .iter()
+        .find(|(n, _)| n == "http")
+        .map(|(_, a)| *a)
+        .expect("http");
+    arm.set_scoring_host(&http.to_string());
     let kubelet = ProcessKubelet::start(setup, runtime);
     // Online deployments on the Kubernetes compute appear in its namespace, as the extension makes them.
     let extension = Extension::start(&kubeconfig, arm_snapshot(&arm));
@@ -141,8 +166,15 @@ fn up(dir: &Path, kube_port: u16, cache: PathBuf) -> anyhow::Result<()> {
     println!("export KUBECONFIG={}", kubeconfig.display());
     println!("export AZURE_CONFIG_DIR={}", azure.config_dir.display());
     println!("export PATH={}:{plugins}:$PATH", azure.bin_dir.display());
+    for (name, address) in &scoring {
+        println!(
+            "export AML_SANDBOX_{}=127.0.0.1:{}",
+            name.to_uppercase(),
+            address.port()
+        );
+    }
     eprintln!(
-        "sandbox up: API server {}, Azure Resource Manager {} (workspace rg1/ws1, Kubernetes compute k8s → namespace models); logs in {}; `aml-sandbox down --dir {}` or Ctrl-C stops it",
+        "sandbox up: API server {}, Azure Resource Manager {} (workspace rg1/ws1, AKS cluster rg1/aks1 = this API server, namespaces azureml and models), scoring at http://{http} (Service azureml-fe); logs in {}; `aml-sandbox down --dir {}` or Ctrl-C stops it",
         kube.url(),
         arm.url(),
         dir.join("logs").display(),
@@ -165,6 +197,37 @@ fn up(dir: &Path, kube_port: u16, cache: PathBuf) -> anyhow::Result<()> {
     let _ = std::fs::remove_file(&pid_file);
     eprintln!("sandbox down");
     Ok(())
+}
+
+/// Starts the load balancer of Service `azureml-fe` (its own thread and runtime); answers its
+/// addresses.
+fn balance(kubeconfig: &Path, http: u16, https: u16) -> anyhow::Result<Vec<(String, SocketAddr)>> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let kubeconfig = kubeconfig.to_path_buf();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        runtime.block_on(async move {
+            let started = async {
+                let config = kube::config::Kubeconfig::read_from(&kubeconfig)?;
+                let config =
+                    kube::Config::from_custom_kubeconfig(config, &Default::default()).await?;
+                let client = kube::Client::try_from(config)?;
+                let ports = [
+                    ("http", port_or_any(http, "scoring (http)")),
+                    ("https", port_or_any(https, "scoring (https)")),
+                ];
+                let balancer =
+                    balancer::start(client, "azureml", "azuremlappname=azureml-fe", &ports).await?;
+                anyhow::Ok(balancer.addresses)
+            };
+            let _ = tx.send(started.await);
+            std::future::pending::<()>().await;
+        });
+    });
+    rx.recv().context("the load balancer did not start")?
 }
 
 /// A channel that receives once SIGINT or SIGTERM arrives.

@@ -138,10 +138,9 @@ pub(super) fn put_endpoint(shared: &Shared, state: &mut State, call: &Call) -> R
     } else {
         "Creating"
     });
-    properties["scoringUri"] = json!(format!("http://10.0.0.4/api/v1/endpoint/{name}/score"));
-    properties["swaggerUri"] = json!(format!(
-        "http://10.0.0.4/api/v1/endpoint/{name}/swagger.json"
-    ));
+    let host = state.scoring_host.as_deref().unwrap_or("10.0.0.4");
+    properties["scoringUri"] = json!(format!("http://{host}/api/v1/endpoint/{name}/score"));
+    properties["swaggerUri"] = json!(format!("http://{host}/api/v1/endpoint/{name}/swagger.json"));
     properties["traffic"] = json!(shares);
     properties.as_object_mut().expect("object").remove("keys");
     let mut endpoint = json!({"id": call.path, "name": name, "type": ENDPOINT_TYPE,

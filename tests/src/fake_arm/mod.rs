@@ -186,6 +186,11 @@ impl FakeArm {
         move || online_deployments(&shared.state.lock().expect("state"))
     }
 
+    /// Makes new endpoints' scoring URIs point at `host[:port]` (the sandbox's load balancer).
+    pub fn set_scoring_host(&self, host: &str) {
+        self.shared.state.lock().expect("state").scoring_host = Some(host.to_string());
+    }
+
     /// An endpoint's keys (primary, secondary).
     pub fn keys(&self, endpoint: &str) -> Option<(String, String)> {
         let id = format!("{}/onlineEndpoints/{endpoint}", workspace_id("rg1", "ws1"))

@@ -64,6 +64,8 @@ pub struct State {
     pub operations: HashMap<String, Operation>,
     /// Counter for ids and generated names.
     pub serial: u64,
+    /// `host[:port]` of new endpoints' scoring URIs (default the in-cluster-looking `10.0.0.4`).
+    pub scoring_host: Option<String>,
 }
 
 /// The id of a managed cluster in the seed subscription.

@@ -1,6 +1,7 @@
 //! The local sandbox's pieces (see README, "The sandbox"): the scoring runtime — the real Azure ML
 //! inference server in a venv, or the built-in server — and model replicas as local processes.
 
+pub mod balancer;
 pub mod controller;
 pub mod extension;
 pub mod kubelet;

@@ -6,6 +6,7 @@ fn spec(purpose: Purpose) -> InstallSpec {
         image: "ghcr.io/example/kubectl-aml:0.1.0".into(),
         version: "0.1.0".into(),
         purpose,
+        scale_down_window: std::time::Duration::from_secs(60),
         load_balancer: LoadBalancer::Public,
         tls: Some(("CERT".into(), "KEY".into())),
         https: true,
