@@ -44,6 +44,7 @@ mod certs_openssl;
 mod certs_process;
 mod certs_rotate;
 mod common;
+mod demo;
 mod deploy;
 mod deploy_failures;
 mod deploy_ops;

@@ -317,3 +317,53 @@ fn a_killed_replica_gets_502_and_the_next_requests_go_to_another() {
     );
     router.wait_log(&["502:"]);
 }
+
+/// A client that sends its whole body without waiting (no `Expect: 100-continue`), reading only
+/// once it is done, still gets the 413: the router reads and discards what keeps arriving for a
+/// while after answering (nginx's lingering close). Closing on unread bytes makes the kernel reset
+/// the connection, and the client's next write fails before it ever reads the answer (curl's
+/// "Send failure: Connection reset by peer").
+#[test]
+fn a_client_still_sending_its_body_reads_the_413_not_a_reset() {
+    let ctx = cluster();
+    let _replicas = v1_service(&ctx, "sentiment", 1, &[]);
+    let router = start(&ctx, &["--max-body-bytes", &MIB.to_string()]);
+    for declared in [true, false] {
+        let mut stream = TcpStream::connect(router.http).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let length = if declared {
+            format!("Content-Length: {}\r\n", 16 * MIB)
+        } else {
+            "Transfer-Encoding: chunked\r\n".to_string()
+        };
+        let head = format!(
+            "POST /api/v1/service/sentiment/score HTTP/1.1\r\nHost: r\r\n\
+             Authorization: Bearer {PRIMARY}\r\n{length}\r\n"
+        );
+        stream.write_all(head.as_bytes()).unwrap();
+        let chunk = vec![b'x'; 64 * 1024];
+        // 16 times the limit, more than the sockets' buffers hold, written blindly.
+        for n in 0..256 {
+            let written = if declared {
+                stream.write_all(&chunk)
+            } else {
+                stream
+                    .write_all(format!("{:x}\r\n", chunk.len()).as_bytes())
+                    .and_then(|()| stream.write_all(&chunk))
+                    .and_then(|()| stream.write_all(b"\r\n"))
+            };
+            if let Err(e) = written {
+                panic!("declared {declared}: write {n} failed: {e}");
+            }
+        }
+        let mut answer = Vec::new();
+        let read = stream.read_to_end(&mut answer);
+        let text = String::from_utf8_lossy(&answer);
+        assert!(
+            text.starts_with("HTTP/1.1 413"),
+            "declared {declared}: {read:?} {text:?}"
+        );
+    }
+}

@@ -21,6 +21,8 @@ fn up_prints_exports_that_work_and_down_stops_everything() {
             dir.path().to_str().unwrap(),
             "--kube-port",
             &port,
+            "--router",
+            crate::router_env::FE,
         ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

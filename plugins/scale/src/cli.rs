@@ -57,9 +57,10 @@ pub(crate) struct StatusArgs {
     /// The Lease electing the autoscaler's leader
     #[arg(long, value_name = "NAME", default_value = "azureml-fe-autoscaler")]
     pub lease_name: String,
-    /// The routers' admin port, reached through the pod proxy
-    #[arg(long, value_name = "PORT", default_value_t = 9001)]
-    pub admin_port: u16,
+    /// The routers' admin port, reached through the pod proxy: a number, or the name of the
+    /// pod's container port (`fe install` names it `admin`)
+    #[arg(long, value_name = "PORT", default_value = "admin", value_parser = port_name_or_number)]
+    pub admin_port: String,
     /// Ask this admin address (host:port) instead, e.g. after kubectl port-forward
     #[arg(long, value_name = "ADDR")]
     pub admin: Option<SocketAddr>,
@@ -214,9 +215,54 @@ fn parse_header(text: &str) -> Result<(String, String), String> {
     Ok((name.to_string(), value.trim().to_string()))
 }
 
+/// A port as the pod proxy takes it: 1–65535, or a port name (lower-case letters, digits and `-`,
+/// at most 15 characters, with a letter).
+fn port_name_or_number(text: &str) -> Result<String, String> {
+    if let Ok(n) = text.parse::<u32>() {
+        return if (1..=65535).contains(&n) {
+            Ok(text.to_string())
+        } else {
+            Err("a port number is 1 to 65535".into())
+        };
+    }
+    let ok = !text.is_empty()
+        && text.len() <= 15
+        && text
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && text.chars().any(|c| c.is_ascii_lowercase())
+        && !text.starts_with('-')
+        && !text.ends_with('-');
+    if ok {
+        Ok(text.to_string())
+    } else {
+        Err("a port is a number or a container port name like `admin`".into())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn admin_ports_are_numbers_or_container_port_names() {
+        for good in ["9001", "1", "65535", "admin", "http-2"] {
+            assert_eq!(port_name_or_number(good).as_deref(), Ok(good));
+        }
+        for bad in [
+            "0",
+            "65536",
+            "",
+            "Admin",
+            "-admin",
+            "admin-",
+            "123-",
+            "a_b",
+            "abcdefghijklmnop",
+        ] {
+            assert!(port_name_or_number(bad).is_err(), "{bad}");
+        }
+    }
 
     fn parse(args: &[&str]) -> Result<ScaleCommand, String> {
         let argv = ["kubectl-aml-scale"]

@@ -1,6 +1,6 @@
 //! Accept loops: TCP with a 4096 backlog and `TCP_NODELAY`, TLS when asked, HTTP/1.1 with a
-//! header-read timeout (which in hyper also bounds keep-alive idle time), and a stop signal on
-//! which every connection finishes its current request and closes.
+//! header-read timeout (which in hyper also bounds keep-alive idle time), a lingering close, and a
+//! stop signal on which every connection finishes its current request and closes.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -13,7 +13,7 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::{Notify, watch};
 use tokio_rustls::TlsAcceptor;
@@ -22,6 +22,12 @@ use super::body::ReplyBody;
 
 /// Listen backlog: short SYN queues cost 1 s retries under bursts.
 const BACKLOG: u32 = 4096;
+
+/// Lingering close (nginx's `lingering_time`/`lingering_timeout`, shorter): after a connection's
+/// last answer, what the client still sends is read and discarded for at most this long …
+const LINGER_TIME: Duration = Duration::from_secs(5);
+/// … and until it sends nothing for this long.
+const LINGER_IDLE: Duration = Duration::from_secs(1);
 
 /// Binds `addr` for listening.
 pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
@@ -162,7 +168,9 @@ async fn connection<H, F>(
     F: Future<Output = Result<Response<ReplyBody>, std::convert::Infallible>> + Send + 'static,
 {
     let client = Peer::new(peer);
-    let service = service_fn(move |request| handler(request, client.clone()));
+    // Boxed futures: hyper hands the socket back (for the lingering close) only to Unpin services.
+    let handler = Arc::new(handler);
+    let service = service_fn(move |request| Box::pin(handler(request, client.clone())));
     match &serving.tls {
         None => serve(stream, service, &serving).await,
         Some(acceptor) => {
@@ -179,25 +187,54 @@ async fn connection<H, F>(
 async fn serve<I, S>(io: I, service: S, serving: &Serving)
 where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-    S: hyper::service::HttpService<Incoming, ResBody = ReplyBody> + Send,
-    S::Future: Send + 'static,
+    S: hyper::service::HttpService<Incoming, ResBody = ReplyBody> + Send + Unpin,
+    S::Future: Send + Unpin + 'static,
 {
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())
         .header_read_timeout(serving.header_timeout)
         .keep_alive(true);
-    let connection = builder.serve_connection(TokioIo::new(io), service);
-    tokio::pin!(connection);
+    let mut connection = builder.serve_connection(TokioIo::new(io), service);
     let mut stop = serving.stop.clone();
-    tokio::select! {
-        result = connection.as_mut() => {
-            if let Err(e) = result {
-                tracing::debug!(error = %e, "connection ended with an error");
+    let mut stopping = false;
+    let result = loop {
+        tokio::select! {
+            result = std::future::poll_fn(|cx| connection.poll_without_shutdown(cx)) => break result,
+            _ = stop.wait_for(|s| *s), if !stopping => {
+                stopping = true;
+                std::pin::Pin::new(&mut connection).graceful_shutdown();
             }
-            return;
         }
-        _ = stop.wait_for(|s| *s) => connection.as_mut().graceful_shutdown(),
+    };
+    match result {
+        // Stopping, nobody is sending a body worth waiting for.
+        Ok(()) if !stopping => linger(connection.into_parts().io.into_inner()).await,
+        Ok(()) => {
+            let _ = connection.into_parts().io.into_inner().shutdown().await;
+        }
+        Err(e) => tracing::debug!(error = %e, "connection ended with an error"),
     }
-    let _ = connection.await;
+}
+
+/// Closes after the last answer without resetting: stop writing, then read and discard what the
+/// client still sends (within [`LINGER_TIME`] and [`LINGER_IDLE`]). A close with unread bytes
+/// makes the kernel send a reset, and a client still writing its body — one answered 413, say —
+/// fails on its next write before it reads the answer.
+async fn linger<I: AsyncRead + AsyncWrite + Unpin>(mut io: I) {
+    let deadline = tokio::time::Instant::now() + LINGER_TIME;
+    if tokio::time::timeout_at(deadline, io.shutdown())
+        .await
+        .is_err()
+    {
+        return;
+    }
+    let mut sink = vec![0u8; 16 * 1024];
+    loop {
+        let idle = (tokio::time::Instant::now() + LINGER_IDLE).min(deadline);
+        match tokio::time::timeout_at(idle, io.read(&mut sink)).await {
+            Ok(Ok(n)) if n > 0 => continue,
+            _ => return,
+        }
+    }
 }

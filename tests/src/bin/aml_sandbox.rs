@@ -50,6 +50,10 @@ enum Command {
         /// Where the inference server's venv is made once and reused
         #[arg(long, value_name = "DIR")]
         venv_cache: Option<PathBuf>,
+        /// The program azureml-fe pods run as `kubectl-aml-fe` [default: kubectl-aml-fe beside
+        /// aml-sandbox]
+        #[arg(long, value_name = "PATH")]
+        router: Option<PathBuf>,
     },
     /// Stop a running sandbox and everything it started
     Down {
@@ -67,10 +71,12 @@ fn main() -> anyhow::Result<()> {
             http_port,
             https_port,
             venv_cache,
+            router,
         } => up(
             &dir,
             (kube_port, http_port, https_port),
             venv_cache.unwrap_or_else(test_cache),
+            router.unwrap_or_else(|| sibling("kubectl-aml-fe")),
         ),
         Command::Down { dir } => down(&dir),
     }
@@ -95,7 +101,7 @@ fn sibling(name: &str) -> PathBuf {
     dir.join(name)
 }
 
-fn up(dir: &Path, ports: (u16, u16, u16), cache: PathBuf) -> anyhow::Result<()> {
+fn up(dir: &Path, ports: (u16, u16, u16), cache: PathBuf, fe: PathBuf) -> anyhow::Result<()> {
     let (kube_port, http_port, https_port) = ports;
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let dir = dir.canonicalize()?;
@@ -110,10 +116,9 @@ fn up(dir: &Path, ports: (u16, u16, u16), cache: PathBuf) -> anyhow::Result<()> 
             dir.display()
         );
     }
-    let fe = sibling("kubectl-aml-fe");
-    if !fe.exists() {
+    if !fe.is_file() {
         bail!(
-            "{} is missing: build it first (`cargo build -p kubectl-aml-fe`)",
+            "{} is missing: build it first (`cargo build -p kubectl-aml-fe`) or name it with --router",
             fe.display()
         );
     }

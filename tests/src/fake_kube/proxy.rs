@@ -19,8 +19,9 @@ pub async fn pod(shared: &Arc<Shared>, call: &Call) -> Option<Response<Body>> {
     let rest = call.path.strip_prefix("/api/v1/namespaces/")?;
     let (namespace, rest) = rest.split_once("/pods/")?;
     let (target, path) = rest.split_once("/proxy")?;
-    let (name, port) = match target.split_once(':') {
-        Some((name, port)) => (name, port.parse::<u16>().ok()),
+    // `name:port`, where the port is a number or the name of a container port (as the real one).
+    let (name, port_text) = match target.split_once(':') {
+        Some((name, port)) => (name, Some(port)),
         None => (target, None),
     };
     if call.method != Method::GET {
@@ -40,11 +41,25 @@ pub async fn pod(shared: &Arc<Shared>, call: &Call) -> Option<Response<Body>> {
         .as_str()
         .unwrap_or_default()
         .to_string();
-    let port = port.or_else(|| {
-        pod["spec"]["containers"][0]["ports"][0]["containerPort"]
-            .as_u64()
-            .map(|p| p as u16)
-    });
+    let declared = || {
+        pod["spec"]["containers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|c| c["ports"].as_array().into_iter().flatten())
+    };
+    let port = match port_text {
+        Some(text) => text.parse::<u16>().ok().or_else(|| {
+            declared()
+                .find(|p| p["name"] == text)
+                .and_then(|p| p["containerPort"].as_u64())
+                .map(|p| p as u16)
+        }),
+        None => declared()
+            .next()
+            .and_then(|p| p["containerPort"].as_u64())
+            .map(|p| p as u16),
+    };
     let (Ok(ip), Some(port)) = (ip.parse::<std::net::IpAddr>(), port) else {
         let message = format!("pod {name} has no IP or port to proxy to");
         return Some(error(status::failure(

@@ -1,7 +1,8 @@
 # The sandbox's model: the Azure ML inference server's entry script contract (init() once, run() per
 # request). Its pod's environment sets how it behaves: SCORE_DELAY_MS (time per request),
 # SCORE_FAILURE_RATE (0..1, the share of requests that raise: the server answers 500), POD_NAME.
-# A request {"crash": true} kills the whole server (a crashed replica, for fault injection).
+# A request {"crash": true} kills the whole server (a crashed replica, for fault injection);
+# {"delay_ms": N} sets this request's time (load for a demo, with no redeploy).
 import json
 import os
 import random
@@ -17,10 +18,18 @@ def init():
 
 
 def run(raw_data):
-    time.sleep(DELAY)
+    try:
+        data = json.loads(raw_data)
+    except ValueError:
+        data = None
+    delay = DELAY
+    if isinstance(data, dict) and "delay_ms" in data:
+        delay = float(data["delay_ms"]) / 1000.0
+    time.sleep(delay)
     if random.random() < FAILURE_RATE:
         raise RuntimeError("injected failure (SCORE_FAILURE_RATE)")
-    data = json.loads(raw_data)
+    if not isinstance(data, dict):
+        raise ValueError("the request body is not a JSON object")
     if data.get("crash"):
         # The worker's parent is the server (gunicorn's master): the replica goes down whole.
         os.kill(os.getppid(), signal.SIGKILL)
