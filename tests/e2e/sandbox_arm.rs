@@ -5,9 +5,10 @@
 
 use std::time::{Duration, Instant};
 
+use aml_core::k8s::install::TOKEN_KEYS_SECRET;
 use aml_tests::router as contract;
 use aml_tests::sandbox::kubelet::ProcessKubelet;
-use aml_tests::sandbox::materialiser::Extension;
+use aml_tests::sandbox::materialiser::{Extension, TokenKeys};
 use aml_tests::sandbox::{Runtime, Setup, arm_snapshot, test_cache};
 
 use crate::common::{Deploy, assert_code};
@@ -26,7 +27,7 @@ async fn an_online_deployment_runs_in_the_cluster_and_scores_with_its_key() {
     let ctx = crate::deploy::ctx();
     ctx.kube.set_auto_ready(false);
     ctx.kube.seed([contract::namespace("models")]);
-    let _extension = Extension::start(&ctx.kubeconfig, arm_snapshot(ctx.arm()));
+    let _extension = Extension::start(&ctx.kubeconfig, arm_snapshot(ctx.arm()), None);
     let setup = Setup {
         kubeconfig: ctx.kubeconfig.clone(),
         logs: ctx.path("logs"),
@@ -132,4 +133,86 @@ async fn an_online_deployment_runs_in_the_cluster_and_scores_with_its_key() {
             },
         )
     });
+}
+
+/// A token-auth endpoint: `deploy token` gives a JWT the fake ARM signed, the extension put ARM's
+/// public key in the token keys Secret, and the router scores with it — and only with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_from_deploy_token_scores_a_token_auth_endpoint() {
+    let ctx = crate::deploy::ctx();
+    ctx.kube.set_auto_ready(false);
+    ctx.kube.seed([
+        contract::namespace("models"),
+        contract::namespace("azureml"),
+    ]);
+    let token_keys = TokenKeys {
+        namespace: "azureml".into(),
+        jwks: ctx.arm().token_jwks(),
+    };
+    let _extension = Extension::start(&ctx.kubeconfig, arm_snapshot(ctx.arm()), Some(token_keys));
+    let setup = Setup {
+        kubeconfig: ctx.kubeconfig.clone(),
+        logs: ctx.path("logs"),
+        programs: vec![],
+    };
+    let _kubelet = ProcessKubelet::start(setup, Runtime::prepare(&test_cache()));
+    let out = crate::deploy::create_as(
+        &ctx,
+        "sentiment",
+        "k8s",
+        "sentiment:1",
+        "sklearn-env:3",
+        &["--deployment", "blue", "--auth", "token"],
+    )
+    .await;
+    assert_code(&out, 0);
+    let ready = || {
+        ctx.kube
+            .get("apps/v1", "Deployment", "models", "sentiment-blue")
+            .is_some_and(|d| d["status"]["readyReplicas"] == 1)
+    };
+    tokio::task::block_in_place(|| eventually(Duration::from_secs(90), "a ready replica", ready));
+    let router = crate::router_env::start(
+        &ctx,
+        &[
+            "--fe-namespace",
+            "azureml",
+            "--token-keys-secret",
+            TOKEN_KEYS_SECRET,
+        ],
+    );
+    router.wait_ready(Duration::from_secs(10));
+
+    let token = ctx
+        .run::<Deploy>(&["token", "sentiment", "-o", "json"])
+        .await;
+    assert_code(&token, 0);
+    let token: serde_json::Value = serde_json::from_str(&token.stdout).unwrap();
+    let token = token["accessToken"].as_str().unwrap().to_string();
+    let url = format!("http://{}/api/v1/endpoint/sentiment/score", router.http);
+    let score = |credential: String| {
+        let url = url.clone();
+        tokio::task::spawn_blocking(move || {
+            curl(&[
+                "-X",
+                "POST",
+                "-H",
+                &format!("Authorization: Bearer {credential}"),
+                "-H",
+                "Content-Type: application/json",
+                "-d",
+                r#"{"data": [[2, 3]]}"#,
+                &url,
+            ])
+        })
+    };
+    let answer = score(token.clone()).await.unwrap();
+    assert_eq!(answer.status, 200, "{answer:?}\n{}", router.log());
+    assert_eq!(answer.json()["prediction"][0], 5.0, "{answer:?}");
+    // The same claims with another signature, and the endpoint's key: both refused.
+    let (head, _) = token.rsplit_once('.').unwrap();
+    let forged = format!("{head}.{}", "A".repeat(86));
+    assert_eq!(score(forged).await.unwrap().status, 401);
+    let (primary, _) = ctx.arm().keys("sentiment").unwrap_or_default();
+    assert_eq!(score(primary).await.unwrap().status, 401);
 }

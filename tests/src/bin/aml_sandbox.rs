@@ -16,7 +16,7 @@ use aml_tests::fake_arm::{FakeArm, Options as ArmOptions};
 use aml_tests::fake_kube::{FakeKube, Options as KubeOptions};
 use aml_tests::router as contract;
 use aml_tests::sandbox::kubelet::ProcessKubelet;
-use aml_tests::sandbox::materialiser::Extension;
+use aml_tests::sandbox::materialiser::{Extension, TokenKeys};
 use aml_tests::sandbox::{Runtime, Setup, arm_snapshot, balancer, test_cache};
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
@@ -163,8 +163,13 @@ fn up(dir: &Path, ports: (u16, u16, u16), cache: PathBuf, fe: PathBuf) -> anyhow
         .expect("http");
     arm.set_scoring_host(&http.to_string());
     let kubelet = ProcessKubelet::start(setup, runtime);
-    // Online deployments on the Kubernetes compute appear in its namespace, as the extension makes them.
-    let extension = Extension::start(&kubeconfig, arm_snapshot(&arm));
+    // Online deployments on the Kubernetes compute appear in its namespace, as the extension makes
+    // them; the router (fe install's, in azureml) trusts the tokens ARM signs.
+    let token_keys = TokenKeys {
+        namespace: "azureml".into(),
+        jwks: arm.token_jwks(),
+    };
+    let extension = Extension::start(&kubeconfig, arm_snapshot(&arm), Some(token_keys));
     std::fs::write(&pid_file, std::process::id().to_string())?;
 
     let plugins = fe.parent().unwrap_or(Path::new(".")).display().to_string();

@@ -69,7 +69,7 @@ pub(super) fn action(
             let now = jiff::Timestamp::now().as_second();
             Reply::ok(
                 200,
-                json!({"accessToken": format!("aml-token-{}", state.fresh_id()), "tokenType": "Bearer",
+                json!({"accessToken": shared.signer.sign(&name, now, 3600), "tokenType": "Bearer",
                 "expiryTimeUtc": now + 3600, "refreshAfterTimeUtc": now + 1800}),
             )
         }

@@ -17,6 +17,7 @@ pub mod schema;
 mod server;
 pub mod spec;
 pub mod state;
+pub mod tokens;
 
 use std::sync::{Arc, Mutex};
 
@@ -105,6 +106,7 @@ impl FakeArm {
             page_size: options.page_size,
             latency: options.latency,
             url: Mutex::default(),
+            signer: tokens::Signer::new(),
         });
         let handler_state = shared.clone();
         let server = HttpServer::start(0, None, move |request| {
@@ -184,6 +186,11 @@ impl FakeArm {
     pub fn online_source(&self) -> impl Fn() -> Vec<Online> + Send + Sync + 'static {
         let shared = self.shared.clone();
         move || online_deployments(&shared.state.lock().expect("state"))
+    }
+
+    /// The public key of the tokens `POST …/token` issues, as a JWKS document.
+    pub fn token_jwks(&self) -> String {
+        self.shared.signer.jwks()
     }
 
     /// Makes new endpoints' scoring URIs point at `host[:port]` (the sandbox's load balancer).

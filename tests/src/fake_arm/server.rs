@@ -112,6 +112,8 @@ pub struct Shared {
     pub(crate) page_size: usize,
     pub(crate) latency: std::time::Duration,
     pub(crate) url: Mutex<String>,
+    /// Signs the tokens endpoints issue.
+    pub(crate) signer: super::tokens::Signer,
 }
 
 impl Shared {

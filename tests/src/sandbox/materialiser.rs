@@ -1,6 +1,7 @@
 //! The sandbox's Azure ML extension at work: every 300 ms it reads the online deployments ARM holds
 //! and makes the cluster match (`extension::render`, applied server-side as `azureml-extension`):
-//! new deployments appear, changed settings and regenerated keys follow, deleted ones go.
+//! new deployments appear, changed settings and regenerated keys follow, deleted ones go. It also
+//! keeps the token keys Secret the router trusts (`TOKEN_KEYS_SECRET`) holding ARM's token key.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -14,10 +15,20 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::Api;
 use kube::api::{DeleteParams, ListParams, Patch, PatchParams};
 
+use aml_core::k8s::install::TOKEN_KEYS_SECRET;
+
 use super::extension::{MATERIALISED_LABEL, Online, render};
 
 /// What ARM holds now: each online deployment and its compute's namespace.
 pub type Snapshot = Box<dyn Fn() -> Vec<(Online, String)> + Send>;
+
+/// The public keys of the tokens ARM issues, and the router's namespace to put them in.
+pub struct TokenKeys {
+    /// The router's (azureml-fe's) namespace.
+    pub namespace: String,
+    /// The JWKS document (`FakeArm::token_jwks`).
+    pub jwks: String,
+}
 
 /// The running extension; stops when dropped (what it made stays, as in a cluster).
 pub struct Extension {
@@ -27,7 +38,7 @@ pub struct Extension {
 
 impl Extension {
     /// Starts keeping the cluster of `kubeconfig` in step with `snapshot`.
-    pub fn start(kubeconfig: &Path, snapshot: Snapshot) -> Self {
+    pub fn start(kubeconfig: &Path, snapshot: Snapshot, token_keys: Option<TokenKeys>) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         let kubeconfig = kubeconfig.to_path_buf();
@@ -44,6 +55,9 @@ impl Extension {
                     .expect("kubeconfig");
                 let client = kube::Client::try_from(config).expect("client");
                 while !flag.load(SeqCst) {
+                    if let Some(keys) = &token_keys {
+                        put_token_keys(&client, keys).await;
+                    }
                     sync(&client, &snapshot()).await;
                     tokio::time::sleep(Duration::from_millis(300)).await;
                 }
@@ -63,6 +77,22 @@ impl Drop for Extension {
             let _ = thread.join();
         }
     }
+}
+
+/// The token keys Secret, as the router reads it (a JWKS under `jwks.json`).
+async fn put_token_keys(client: &kube::Client, keys: &TokenKeys) {
+    let secret = serde_json::json!({
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": TOKEN_KEYS_SECRET, "namespace": keys.namespace},
+        "stringData": {"jwks.json": keys.jwks},
+    });
+    let _ = Api::<Secret>::namespaced(client.clone(), &keys.namespace)
+        .patch(
+            TOKEN_KEYS_SECRET,
+            &PatchParams::apply("azureml-extension").force(),
+            &Patch::Apply(&secret),
+        )
+        .await;
 }
 
 /// One pass; errors (the API server away) are left for the next.
