@@ -35,7 +35,7 @@ fn the_demo_runs_every_step_and_checks_it() {
     );
     assert!(out.status.success(), "the demo failed:\n{stdout}\n{stderr}");
     assert!(stdout.contains("demo done"), "{stdout}");
-    assert!(stdout.contains("failed 0"), "{stdout}");
+    assert!(stdout.contains("failed requests: 0"), "{stdout}");
     assert!(
         started.elapsed() < Duration::from_secs(180),
         "took {:?}",

@@ -53,6 +53,61 @@ fn sigterm_fails_readiness_finishes_requests_in_flight_and_exits_0() {
     );
 }
 
+/// One request on a kept-alive connection: the status and whether the answer says
+/// `connection: close`.
+fn keep_alive_request(stream: &mut TcpStream) -> std::io::Result<(u16, bool)> {
+    let request = format!(
+        "POST /api/v1/service/sentiment/score HTTP/1.1\r\nHost: r\r\nAuthorization: Bearer {PRIMARY}\r\n\
+         Content-Length: 2\r\n\r\n{{}}"
+    );
+    stream.write_all(request.as_bytes())?;
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        if stream.read(&mut byte)? == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&head).to_ascii_lowercase();
+    let status = head[9..12].parse().unwrap();
+    let length: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .map_or(0, |v| v.trim().parse().unwrap());
+    stream.read_exact(&mut vec![0; length])?;
+    Ok((status, head.contains("connection: close")))
+}
+
+/// A client that keeps its connection busy through the drain is told to close it by an answer
+/// (`connection: close`), never dropped between two requests — a POST it could not retry.
+#[test]
+fn a_draining_router_closes_kept_alive_connections_after_an_answer_that_says_so() {
+    let ctx = cluster();
+    let _replicas = v1_service(&ctx, "sentiment", 1, &[]);
+    let mut router = start(&ctx, &["--drain-timeout", "4s"]);
+    let mut stream = TcpStream::connect(router.http).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    assert_eq!(keep_alive_request(&mut stream).unwrap(), (200, false));
+    router.terminate();
+    let mut answers = 0;
+    loop {
+        std::thread::sleep(Duration::from_millis(50));
+        let (status, close) = keep_alive_request(&mut stream)
+            .unwrap_or_else(|e| panic!("request {answers} after SIGTERM: {e}\n{}", router.log()));
+        assert_eq!(status, 200);
+        answers += 1;
+        if close {
+            break;
+        }
+    }
+    // Then the router closes it: end of stream, not a reset.
+    assert_eq!(stream.read(&mut [0u8; 16]).unwrap(), 0);
+    assert_eq!(router.wait_exit(Duration::from_secs(10)), Some(0));
+}
+
 #[test]
 fn a_request_that_never_ends_cannot_hold_the_drain_past_its_timeout() {
     let ctx = cluster();

@@ -86,6 +86,17 @@ pub async fn handle(
         .then(|| (request.method().clone(), request.uri().path().to_string()));
     let mut response = route(&shared, request, client, &id, started).await;
     answers::stamp(response.headers_mut(), &id, client_id);
+    if shared
+        .health
+        .draining
+        .load(std::sync::atomic::Ordering::Relaxed)
+    {
+        // Draining: the connection closes after this answer, which says so. Closing it idle later
+        // instead races the client's next request on it (a POST it cannot safely retry).
+        response
+            .headers_mut()
+            .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+    }
     if let Some((method, path)) = logged {
         tracing::debug!(
             request_id = id.to_str().unwrap_or("-"),
