@@ -78,7 +78,7 @@ sandbox: ## a local sandbox (fake Kubernetes and Azure, real inference servers, 
 		--bin kubectl-aml-scale --bin aml-sandbox
 	target/debug/aml-sandbox up
 
-demo: ## the plugins against a sandbox API server and a sandbox ARM, no cluster or subscription needed
+demo: ## the whole loop on the sandbox: attach, fe install, deploy, score, load and scaling, certs rotate under load, cleanup
 	scripts/demo.sh
 
 clean: ## remove build output
