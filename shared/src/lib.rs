@@ -10,6 +10,7 @@ pub mod cli;
 mod context;
 pub mod env;
 mod error;
+pub mod files;
 pub mod k8s;
 pub mod router;
 pub mod tls;

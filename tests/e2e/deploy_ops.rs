@@ -239,4 +239,15 @@ async fn the_docs_deployment_files_load_as_json_and_yaml() {
         out.stderr.contains("Error parsing --deploy-config-file"),
         "{out}"
     );
+    // Not files: refused by name, nothing sent.
+    let writes = ctx.arm().writes().len();
+    for (path, words) in [
+        ("/dev/zero", "is a character device, not a regular file"),
+        ("/dev/urandom", "is a character device, not a regular file"),
+    ] {
+        let out = create(&ctx, &["--deploy-config-file", path]).await;
+        assert_eq!(out.code, 2, "{out}");
+        assert!(out.stderr.contains(words), "{out}");
+    }
+    assert_eq!(ctx.arm().writes().len(), writes);
 }

@@ -74,3 +74,4 @@ mod sandbox_cluster;
 mod sandbox_program;
 mod sandbox_replicas;
 mod scale;
+mod scale_limits;

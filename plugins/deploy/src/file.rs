@@ -27,9 +27,18 @@ fn bad(path: &Path, why: impl std::fmt::Display) -> aml_core::Error {
     )
 }
 
+/// The largest deployment file read (real ones are a few hundred bytes).
+const MAX_FILE_BYTES: u64 = 1024 * 1024;
+
 /// Reads and maps a v1 deployment file.
 pub(crate) fn read(path: &Path) -> Result<DeployFile, aml_core::Error> {
-    let text = std::fs::read_to_string(path).map_err(|e| bad(path, e))?;
+    let bytes = aml_core::files::read_bounded(path, MAX_FILE_BYTES).map_err(|e| {
+        aml_core::Error::usage(
+            e.describe("--deploy-config-file"),
+            "give the v1 CLI's deploymentconfig.json (JSON or YAML)",
+        )
+    })?;
+    let text = String::from_utf8(bytes).map_err(|_| bad(path, "the file is not UTF-8 text"))?;
     let doc: Value = match serde_json::from_str(&text) {
         Ok(v) => v,
         Err(_) => serde_saphyr::from_str(&text).map_err(|e| bad(path, e))?,

@@ -7,11 +7,70 @@ use aml_core::Error;
 use aml_core::cli::Table;
 use plotters::prelude::*;
 
-/// One line of the chart: a name and a value per second.
+/// One line of the chart: a name and its values, each the peak of `per_value` seconds.
 pub(crate) struct Series<'a> {
     pub name: &'a str,
     pub values: Vec<f64>,
+    /// Seconds each value stands for: 1 for a per-second series, more once [`Peaks`] cut it.
+    pub per_value: usize,
+    /// Seconds the series covers.
+    pub seconds: usize,
 }
+
+impl<'a> Series<'a> {
+    /// A value per second.
+    pub(crate) fn per_second(name: &'a str, values: Vec<f64>) -> Self {
+        Self {
+            name,
+            seconds: values.len(),
+            values,
+            per_value: 1,
+        }
+    }
+}
+
+/// The per-slice peaks of a series fed one second at a time, in memory bounded by the slices:
+/// what [`ascii`] (`most` = its width) or [`svg`] (`most` = [`SVG_POINTS`]) would have kept of
+/// the whole series.
+pub(crate) struct Peaks {
+    per_slice: usize,
+    seconds: usize,
+    values: Vec<f64>,
+}
+
+impl Peaks {
+    /// For a series of `seconds` seconds cut into at most `most` slices.
+    pub(crate) fn new(seconds: u64, most: usize) -> Self {
+        let seconds = usize::try_from(seconds).unwrap_or(usize::MAX);
+        Self {
+            per_slice: seconds_per_slice(seconds, most),
+            seconds,
+            values: Vec::new(),
+        }
+    }
+
+    /// The value at `second`.
+    pub(crate) fn push(&mut self, second: u64, value: f64) {
+        let slice = usize::try_from(second).unwrap_or(usize::MAX) / self.per_slice;
+        if slice >= self.values.len() {
+            self.values.resize(slice + 1, 0.0);
+        }
+        self.values[slice] = self.values[slice].max(value);
+    }
+
+    /// The series named `name`.
+    pub(crate) fn series<'a>(&self, name: &'a str) -> Series<'a> {
+        Series {
+            name,
+            values: self.values.clone(),
+            per_value: self.per_slice,
+            seconds: self.seconds,
+        }
+    }
+}
+
+/// Most points of a line in the SVG chart.
+pub(crate) const SVG_POINTS: usize = 1500;
 
 /// Seconds per slice when `seconds` are cut into at most `buckets` equal slices.
 fn seconds_per_slice(seconds: usize, buckets: usize) -> usize {
@@ -26,10 +85,10 @@ fn peaks(values: &[f64], buckets: usize) -> Vec<f64> {
         .collect()
 }
 
-/// At most `most` (second, value) points of a per-second series, each a slice's peak at the
-/// slice's first second.
-fn points(values: &[f64], most: usize) -> Vec<(f64, f64)> {
-    let per_point = seconds_per_slice(values.len(), most);
+/// At most `most` (second, value) points of a series whose values stand for `per_value` seconds
+/// each, each point a slice's peak at the slice's first second.
+fn points(values: &[f64], per_value: usize, most: usize) -> Vec<(f64, f64)> {
+    let per_point = seconds_per_slice(values.len(), most) * per_value;
     peaks(values, most)
         .into_iter()
         .enumerate()
@@ -47,8 +106,10 @@ pub(crate) fn ascii(series: &[Series<'_>], width: usize) -> Table {
         .flat_map(|s| s.values.iter().copied())
         .fold(0.0, f64::max)
         .max(1.0);
-    let seconds = series.first().map(|s| s.values.len()).unwrap_or(0);
-    let per_column = seconds_per_slice(seconds, width);
+    let (values, per_value, seconds) = series
+        .first()
+        .map_or((0, 1, 0), |s| (s.values.len(), s.per_value, s.seconds));
+    let per_column = seconds_per_slice(values, width) * per_value;
     let header = format!("REPLICAS OVER {seconds} S ({per_column} S A COLUMN; `@` = {top:.0})");
     let mut table = Table::new(["SERIES", header.as_str()]);
     for s in series {
@@ -74,7 +135,7 @@ pub(crate) fn svg(path: &Path, title: &str, series: &[Series<'_>]) -> Result<(),
         path: path.to_path_buf(),
         source: std::io::Error::other(e),
     };
-    let seconds = series.first().map(|s| s.values.len()).unwrap_or(0).max(1);
+    let seconds = series.first().map_or(0, |s| s.seconds).max(1);
     let top = series
         .iter()
         .flat_map(|s| s.values.iter().copied())
@@ -112,7 +173,7 @@ pub(crate) fn svg(path: &Path, title: &str, series: &[Series<'_>]) -> Result<(),
     for i in order {
         let s = &series[i];
         let colour = colours[i % colours.len()];
-        let line = points(&s.values, 1500);
+        let line = points(&s.values, s.per_value, SVG_POINTS);
         let style = colour.stroke_width(if i == 0 { 1 } else { 2 });
         chart
             .draw_series(LineSeries::new(line, style))
@@ -148,7 +209,7 @@ mod tests {
         let values: Vec<f64> = (0..1501)
             .map(|s| if s >= 300 { 8.0 } else { 2.0 })
             .collect();
-        let line = points(&values, 1500);
+        let line = points(&values, 1, 1500);
         assert!(line.len() <= 1500);
         let first_high = line.iter().find(|(_, v)| *v == 8.0).unwrap().0;
         assert!(
@@ -161,14 +222,8 @@ mod tests {
     #[test]
     fn ascii_rows_share_one_scale() {
         let series = [
-            Series {
-                name: "need",
-                values: vec![0.0, 1.0, 9.0, 9.0],
-            },
-            Series {
-                name: "ours",
-                values: vec![1.0, 1.0, 4.5, 9.0],
-            },
+            Series::per_second("need", vec![0.0, 1.0, 9.0, 9.0]),
+            Series::per_second("ours", vec![1.0, 1.0, 4.5, 9.0]),
         ];
         let text = ascii(&series, 4).to_string();
         assert!(text.contains("need     | .@@|"), "{text}");

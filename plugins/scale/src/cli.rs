@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use std::net::SocketAddr;
 
+use aml_core::autoscale::sim;
 use aml_core::cli::{EXIT_CODES_HELP, KubeArgs, OutputArgs, parse_duration};
 use clap::{Parser, Subcommand};
 
@@ -91,8 +92,8 @@ pub(crate) struct PlanArgs {
     /// Requests per second to serve
     #[arg(long, value_name = "RPS")]
     pub rps: Option<f64>,
-    /// Or: replicas, to get the requests per second they sustain at the target
-    #[arg(long, value_name = "N")]
+    /// Or: replicas, to get the requests per second they sustain at the target (at most 10000)
+    #[arg(long, value_name = "N", value_parser = replicas_u64)]
     pub replicas: Option<u64>,
     /// Time one request takes (e.g. 10s, 250ms)
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
@@ -119,19 +120,19 @@ pub(crate) struct SimulateArgs {
 #[derive(Debug, Clone, clap::Args)]
 pub(crate) struct ModelArgs {
     /// Fewest replicas (`autoscale_min_replicas`)
-    #[arg(long, value_name = "N", default_value_t = 1)]
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = replicas_u32)]
     pub min_replicas: u32,
-    /// Most replicas (`autoscale_max_replicas`)
-    #[arg(long, value_name = "N", default_value_t = 10)]
+    /// Most replicas (`autoscale_max_replicas`; at most 10000)
+    #[arg(long, value_name = "N", default_value_t = 10, value_parser = replicas_u32)]
     pub max_replicas: u32,
     /// Replicas at the start [default: --min-replicas]
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = replicas_u32)]
     pub initial_replicas: Option<u32>,
     /// Time from scheduling a replica to it serving
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     pub startup: Duration,
     /// Most replicas the cluster can run; more stay unschedulable [default: no limit]
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = replicas_u32)]
     pub capacity: Option<u32>,
     /// How long lower demand must last before the azureml-fe policy scales down
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
@@ -213,6 +214,21 @@ fn parse_header(text: &str) -> Result<(String, String), String> {
         return Err("give the credential with --key or --token, which are never printed".into());
     }
     Ok((name.to_string(), value.trim().to_string()))
+}
+
+/// A replica count within [`sim::MAX_REPLICAS`].
+fn replicas_u32(text: &str) -> Result<u32, String> {
+    let n: u64 = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a whole number of replicas"))?;
+    u32::try_from(n)
+        .ok()
+        .filter(|n| *n <= sim::MAX_REPLICAS)
+        .ok_or_else(|| format!("{n} replicas is over the limit of {}", sim::MAX_REPLICAS))
+}
+
+fn replicas_u64(text: &str) -> Result<u64, String> {
+    replicas_u32(text).map(u64::from)
 }
 
 /// A port as the pod proxy takes it: 1–65535, or a port name (lower-case letters, digits and `-`,

@@ -1,7 +1,7 @@
 //! `kubectl aml scale plan`: the docs' replica formula, and its inverse.
 
 use aml_core::Error;
-use aml_core::autoscale::{replicas_for, sustained_rps};
+use aml_core::autoscale::{replicas_for, sim, sustained_rps};
 use aml_core::cli::{Printer, Report, Table};
 use serde::Serialize;
 
@@ -57,18 +57,29 @@ fn format_number(value: f64) -> String {
 
 pub(crate) fn run(args: &PlanArgs, out: &mut Printer) -> anyhow::Result<()> {
     let request_seconds = args.request_time.as_secs_f64();
-    if request_seconds <= 0.0 {
+    if request_seconds <= 0.0 || request_seconds > sim::MAX_REQUEST_SECONDS {
         return Err(Error::usage(
-            "--request-time must be longer than 0",
+            format!(
+                "--request-time must be longer than 0 and at most {} s",
+                sim::MAX_REQUEST_SECONDS
+            ),
             "use a duration like 250ms or 10s",
         )
         .into());
     }
     let (target, per_replica) = (args.service.target(), args.service.max_concurrent);
     let (solved_for, rps, replicas) = match (args.rps, args.replicas) {
-        (Some(rps), _) if !(rps.is_finite() && rps >= 0.0) => {
+        (Some(rps), _) if !(rps.is_finite() && (0.0..=sim::MAX_RPS).contains(&rps)) => {
             return Err(Error::usage(
-                format!("--rps must be a number of requests per second, not `{rps}`"),
+                format!(
+                    "--rps must be 0 to {} requests per second, not `{}`",
+                    sim::MAX_RPS,
+                    if rps.abs() < 1e15 {
+                        format!("{rps}")
+                    } else {
+                        format!("{rps:e}")
+                    }
+                ),
                 "use e.g. --rps 20",
             )
             .into());

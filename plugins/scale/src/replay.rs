@@ -316,20 +316,14 @@ pub(crate) async fn run(
     };
     if let (Some(svg), Some(predicted)) = (&args.svg, predicted) {
         let mut series = vec![
-            Series {
-                name: "load (rps)",
-                values: report.seconds.iter().map(|r| r.rps).collect(),
-            },
-            Series {
-                name: "azureml-fe policy, simulated ready",
-                values: predicted,
-            },
+            Series::per_second("load (rps)", report.seconds.iter().map(|r| r.rps).collect()),
+            Series::per_second("azureml-fe policy, simulated ready", predicted),
         ];
         if let Some(timeline) = &timeline {
-            series.push(Series {
-                name: "live ready",
-                values: timeline.iter().map(|c| f64::from(c.0)).collect(),
-            });
+            series.push(Series::per_second(
+                "live ready",
+                timeline.iter().map(|c| f64::from(c.0)).collect(),
+            ));
         }
         chart::svg(
             svg,

@@ -1,21 +1,31 @@
 //! `kubectl aml scale simulate`: one load trace through azureml-fe's policy and the HPA-like and
-//! KPA-like baselines, on the same simulated cluster.
+//! KPA-like baselines, on the same simulated cluster. The runs are streamed: a per-second timeline
+//! is kept only for the outputs that print one (json, yaml, csv); the chart keeps its peaks.
 
 use std::fmt::Write as _;
 use std::time::Duration;
 
 use aml_core::Error;
-use aml_core::autoscale::sim::{self, ClusterModel, ModelPolicy, Sample, Scaler, Summary, Trace};
+use aml_core::autoscale::sim::{self, ClusterModel, ModelPolicy, Scaler, Summary, Trace};
 use aml_core::autoscale::{Policy, Settings, ceil};
-use aml_core::cli::{Printer, Report, Table};
+use aml_core::cli::{OutputFormat, Printer, Report, Table};
 use serde::Serialize;
 
 use crate::baselines::{Bounds, Hpa, Kpa};
-use crate::chart::{self, Series};
+use crate::chart::{self, Peaks, SVG_POINTS, Series};
 use crate::cli::{ModelArgs, ServiceArgs, SimulateArgs};
 
 /// The policies, with the keys their timeline columns use.
 const KEYS: [&str; 3] = ["azureml_fe", "hpa", "kpa"];
+/// The chart's series: the load, then the policies in [`KEYS`] order.
+const SERIES: [&str; 4] = [
+    "load (replicas needed)",
+    "azureml-fe policy",
+    "HPA-like",
+    "KPA-like",
+];
+/// Columns of the terminal chart.
+const ASCII_WIDTH: usize = 72;
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -24,8 +34,29 @@ struct Row {
     rps: f64,
     /// Replicas needed at the target utilisation for this second's load.
     needed: u64,
-    #[serde(flatten)]
-    replicas: serde_json::Map<String, serde_json::Value>,
+    #[serde(rename = "azureml_fe_desired")]
+    azureml_fe_desired: u32,
+    #[serde(rename = "azureml_fe_ready")]
+    azureml_fe_ready: u32,
+    #[serde(rename = "hpa_desired")]
+    hpa_desired: u32,
+    #[serde(rename = "hpa_ready")]
+    hpa_ready: u32,
+    #[serde(rename = "kpa_desired")]
+    kpa_desired: u32,
+    #[serde(rename = "kpa_ready")]
+    kpa_ready: u32,
+}
+
+impl Row {
+    /// (desired, ready) of the policy at `index` in [`KEYS`].
+    fn policy(&mut self, index: usize) -> (&mut u32, &mut u32) {
+        match index {
+            0 => (&mut self.azureml_fe_desired, &mut self.azureml_fe_ready),
+            1 => (&mut self.hpa_desired, &mut self.hpa_ready),
+            _ => (&mut self.kpa_desired, &mut self.kpa_ready),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -35,25 +66,20 @@ struct SimulateReport {
     seconds: u64,
     target_utilization: u8,
     policies: Vec<Summary>,
+    /// Empty unless the output prints it.
     timeline: Vec<Row>,
+    /// The terminal chart's peaks, per series.
     #[serde(skip)]
-    runs: Vec<Vec<Sample>>,
+    chart: Vec<Peaks>,
 }
 
-impl SimulateReport {
-    fn series(&self) -> Vec<Series<'_>> {
-        let mut series = vec![Series {
-            name: "load (replicas needed)",
-            values: self.timeline.iter().map(|r| r.needed as f64).collect(),
-        }];
-        for (summary, samples) in self.policies.iter().zip(&self.runs) {
-            series.push(Series {
-                name: &summary.policy,
-                values: samples.iter().map(|s| f64::from(s.ready)).collect(),
-            });
-        }
-        series
-    }
+/// The series' peaks at the resolution of `most` slices.
+fn series(peaks: &[Peaks]) -> Vec<Series<'static>> {
+    SERIES
+        .iter()
+        .zip(peaks)
+        .map(|(name, p)| p.series(name))
+        .collect()
 }
 
 impl Report for SimulateReport {
@@ -78,7 +104,7 @@ impl Report for SimulateReport {
                 p.max_replicas.to_string(),
             ]);
         }
-        vec![chart::ascii(&self.series(), 72), summary]
+        vec![chart::ascii(&series(&self.chart), ASCII_WIDTH), summary]
     }
 
     fn names(&self) -> Vec<String> {
@@ -91,12 +117,20 @@ impl Report for SimulateReport {
             let _ = write!(text, ",{key}_desired,{key}_ready");
         }
         text.push('\n');
-        for (i, row) in self.timeline.iter().enumerate() {
-            let _ = write!(text, "{},{},{}", row.second, row.rps, row.needed);
-            for samples in &self.runs {
-                let _ = write!(text, ",{},{}", samples[i].desired, samples[i].ready);
-            }
-            text.push('\n');
+        for r in &self.timeline {
+            let _ = writeln!(
+                text,
+                "{},{},{},{},{},{},{},{},{}",
+                r.second,
+                r.rps,
+                r.needed,
+                r.azureml_fe_desired,
+                r.azureml_fe_ready,
+                r.hpa_desired,
+                r.hpa_ready,
+                r.kpa_desired,
+                r.kpa_ready
+            );
         }
         Some(text)
     }
@@ -105,9 +139,15 @@ impl Report for SimulateReport {
 /// Reads and parses a trace file, with the usage errors both simulate and replay give.
 pub(crate) fn read_trace(file: &std::path::Path) -> Result<Trace, Error> {
     let path = file.display().to_string();
-    let text = std::fs::read_to_string(file).map_err(|e| {
+    let bytes = aml_core::files::read_bounded(file, sim::MAX_TRACE_BYTES).map_err(|e| {
         Error::usage(
-            format!("cannot read the trace `{path}`: {e}"),
+            e.describe("the trace"),
+            "give a CSV file, e.g. one of scripts/traces/",
+        )
+    })?;
+    let text = String::from_utf8(bytes).map_err(|_| {
+        Error::usage(
+            format!("the trace `{path}` is not UTF-8 text"),
             "give a CSV file, e.g. one of scripts/traces/",
         )
     })?;
@@ -132,6 +172,13 @@ fn cluster(
         scale_down_window: model.scale_down_window,
         ..Settings::default()
     };
+    let longest = Duration::from_secs(sim::MAX_TRACE_SECONDS);
+    if model.startup > longest || model.scale_down_window > longest {
+        return Err(Error::usage(
+            "--startup and --scale-down-window must be at most 7 days (the longest trace)",
+            "use e.g. --startup 10s --scale-down-window 60s",
+        ));
+    }
     let problems = settings.problems();
     if !problems.is_empty() {
         return Err(Error::usage(
@@ -160,8 +207,11 @@ pub(crate) fn predicted_ready(
 ) -> Result<Vec<f64>, Error> {
     let (settings, cluster, initial) = cluster(service, model)?;
     let mut policy = ModelPolicy(Policy::new(settings, Duration::ZERO, initial));
-    let (samples, _) = sim::run(trace, &cluster, &mut policy, service.target());
-    Ok(samples.iter().map(|s| f64::from(s.ready)).collect())
+    let mut ready = Vec::new();
+    sim::run(trace, &cluster, &mut policy, service.target(), &mut |s| {
+        ready.push(f64::from(s.ready));
+    });
+    Ok(ready)
 }
 
 pub(crate) fn run(args: &SimulateArgs, out: &mut Printer) -> anyhow::Result<()> {
@@ -181,43 +231,66 @@ pub(crate) fn run(args: &SimulateArgs, out: &mut Printer) -> anyhow::Result<()> 
         Box::new(Hpa::new(bounds)),
         Box::new(Kpa::new(bounds)),
     ];
-    let (mut runs, mut policies) = (Vec::new(), Vec::new());
-    for scaler in scalers.iter_mut() {
-        let (samples, summary) = sim::run(&trace, &model, scaler.as_mut(), target);
-        runs.push(samples);
+    let seconds = trace.duration();
+    let needed = |second: u64| {
+        let load = trace.at(second);
+        ceil(load.rps * load.request_seconds / target / f64::from(per_replica))
+    };
+    let peaks = |most: usize| -> Vec<Peaks> {
+        let mut peaks: Vec<Peaks> = SERIES.iter().map(|_| Peaks::new(seconds, most)).collect();
+        for second in 0..seconds {
+            peaks[0].push(second, needed(second) as f64);
+        }
+        peaks
+    };
+    let mut chart = peaks(ASCII_WIDTH);
+    let mut svg_peaks = args.svg.as_ref().map(|_| peaks(SVG_POINTS));
+    // Only these outputs print every second.
+    let mut timeline: Vec<Row> = match out.format {
+        OutputFormat::Json | OutputFormat::Yaml | OutputFormat::Csv => (0..seconds)
+            .map(|second| Row {
+                second,
+                rps: trace.at(second).rps,
+                needed: needed(second),
+                azureml_fe_desired: 0,
+                azureml_fe_ready: 0,
+                hpa_desired: 0,
+                hpa_ready: 0,
+                kpa_desired: 0,
+                kpa_ready: 0,
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let mut policies = Vec::new();
+    for (index, scaler) in scalers.iter_mut().enumerate() {
+        let summary = sim::run(&trace, &model, scaler.as_mut(), target, &mut |s| {
+            chart[index + 1].push(s.second, f64::from(s.ready));
+            if let Some(svg) = &mut svg_peaks {
+                svg[index + 1].push(s.second, f64::from(s.ready));
+            }
+            if let Some(row) = timeline.get_mut(s.second as usize) {
+                let (desired, ready) = row.policy(index);
+                (*desired, *ready) = (s.desired, s.ready);
+            }
+        });
         policies.push(summary);
     }
-    let timeline = (0..trace.duration() as usize)
-        .map(|i| {
-            let load = trace.at(i as u64);
-            let mut replicas = serde_json::Map::new();
-            for (key, samples) in KEYS.iter().zip(&runs) {
-                replicas.insert(format!("{key}_desired"), samples[i].desired.into());
-                replicas.insert(format!("{key}_ready"), samples[i].ready.into());
-            }
-            let needed = ceil(load.rps * load.request_seconds / target / f64::from(per_replica));
-            Row {
-                second: i as u64,
-                rps: load.rps,
-                needed,
-                replicas,
-            }
-        })
-        .collect();
     let report = SimulateReport {
         trace: path.clone(),
-        seconds: trace.duration(),
+        seconds,
         target_utilization: args.service.target_utilization,
         policies,
         timeline,
-        runs,
+        chart,
     };
     if let Some(svg) = &args.svg {
         let title = format!(
             "{path}: replicas ready per policy, target {} %",
             args.service.target_utilization
         );
-        chart::svg(svg, &title, &report.series())?;
+        let peaks = svg_peaks.as_deref().unwrap_or_default();
+        chart::svg(svg, &title, &series(peaks))?;
         out.info(&format!("wrote the chart to {}", svg.display()));
     }
     out.report(&report)?;

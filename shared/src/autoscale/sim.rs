@@ -9,6 +9,18 @@ use serde::Serialize;
 
 use super::{Observation, Policy};
 
+/// The longest trace: 7 days (a week of diurnal load), one simulated step a second.
+pub const MAX_TRACE_SECONDS: u64 = 7 * 24 * 3600;
+/// The most replicas `scale plan --replicas` and the simulated cluster take (`--max-replicas`,
+/// `--capacity`, …): far past one Deployment's practical size, small enough to stay instant.
+pub const MAX_REPLICAS: u32 = 10_000;
+/// The largest trace file read: 16 MiB, some 700 000 rows.
+pub const MAX_TRACE_BYTES: u64 = 16 * 1024 * 1024;
+/// The highest request rate a trace row may give.
+pub const MAX_RPS: f64 = 1_000_000.0;
+/// The longest request time a trace row may give (an hour, past any router timeout).
+pub const MAX_REQUEST_SECONDS: f64 = 3600.0;
+
 /// Load at one moment.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Load {
@@ -56,15 +68,23 @@ impl Trace {
             let seconds: u64 = seconds.parse().map_err(|_| {
                 format!("line {number}: `{seconds}` is not a whole number of seconds")
             })?;
-            let number_of = |text: &str, what: &str| -> Result<f64, String> {
+            if seconds >= MAX_TRACE_SECONDS {
+                return Err(format!(
+                    "line {number}: second {seconds} is past the longest trace ({MAX_TRACE_SECONDS} s, 7 days)"
+                ));
+            }
+            let number_of = |text: &str, what: &str, most: f64| -> Result<f64, String> {
                 match text.parse::<f64>() {
-                    Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+                    Ok(v) if v.is_finite() && v >= 0.0 && v <= most => Ok(v),
+                    Ok(v) if v.is_finite() && v > most => Err(format!(
+                        "line {number}: {what} `{text}` is over the limit ({most})"
+                    )),
                     _ => Err(format!("line {number}: `{text}` is not a valid {what}")),
                 }
             };
             let load = Load {
-                rps: number_of(rps, "rps")?,
-                request_seconds: number_of(request_seconds, "request time")?,
+                rps: number_of(rps, "rps", MAX_RPS)?,
+                request_seconds: number_of(request_seconds, "request time", MAX_REQUEST_SECONDS)?,
             };
             if load.request_seconds == 0.0 && load.rps > 0.0 {
                 return Err(format!("line {number}: requests cannot take 0 seconds"));
@@ -184,18 +204,101 @@ pub struct Summary {
     pub max_replicas: u32,
 }
 
-/// Runs one policy over a trace; `target` only decides what counts as above target.
+/// The simulated replica set: ready replicas and, oldest first, groups of starting ones with the
+/// second they become ready — memory bounded by the start-up delay, not by the replica count.
+#[derive(Debug, Default)]
+struct ReplicaSet {
+    ready: u32,
+    starting: VecDeque<(u64, u32)>,
+    unschedulable: u32,
+}
+
+impl ReplicaSet {
+    fn scheduled(&self) -> u32 {
+        self.ready + self.starting.iter().map(|g| g.1).sum::<u32>()
+    }
+
+    fn room(&self, model: &ClusterModel) -> u32 {
+        model
+            .capacity
+            .map_or(u32::MAX, |c| c.saturating_sub(self.scheduled()))
+    }
+
+    /// Schedules `n` new replicas at `second` (as many as there is room for).
+    fn start(&mut self, n: u32, second: u64, model: &ClusterModel) {
+        let placed = n.min(self.room(model));
+        self.unschedulable += n - placed;
+        if placed == 0 {
+            return;
+        }
+        let ready_at = second + model.startup;
+        match self.starting.back_mut() {
+            Some((at, count)) if *at == ready_at => *count += placed,
+            _ => self.starting.push_back((ready_at, placed)),
+        }
+    }
+
+    /// Replicas whose start-up ended by `second` become ready; waiting ones take freed room.
+    fn advance(&mut self, second: u64, model: &ClusterModel) {
+        let waiting = std::mem::take(&mut self.unschedulable);
+        self.start(waiting, second, model);
+        while let Some(&(at, count)) = self.starting.front()
+            && at <= second
+        {
+            self.ready += count;
+            self.starting.pop_front();
+        }
+    }
+
+    /// Removes `n` replicas: the unschedulable first, then the newest.
+    fn remove(&mut self, mut n: u32) {
+        let dropped = n.min(self.unschedulable);
+        self.unschedulable -= dropped;
+        n -= dropped;
+        while n > 0 {
+            match self.starting.back_mut() {
+                Some((_, count)) if *count > n => {
+                    *count -= n;
+                    n = 0;
+                }
+                Some((_, count)) => {
+                    n -= *count;
+                    self.starting.pop_back();
+                }
+                None => {
+                    self.ready -= n.min(self.ready);
+                    n = 0;
+                }
+            }
+        }
+    }
+
+    /// Brings the set to `desired`.
+    fn scale_to(&mut self, desired: u32, second: u64, model: &ClusterModel) {
+        let total = self.scheduled() + self.unschedulable;
+        if desired > total {
+            self.start(desired - total, second, model);
+        } else {
+            self.remove(total - desired);
+        }
+    }
+}
+
+/// Runs one policy over a trace, handing each second's sample to `each` (nothing is kept: the
+/// caller keeps what it prints); `target` only decides what counts as above target.
 pub fn run(
     trace: &Trace,
     model: &ClusterModel,
     scaler: &mut dyn Scaler,
     target: f64,
-) -> (Vec<Sample>, Summary) {
-    // Each scheduled replica with the second it becomes ready; unschedulable ones wait for room.
-    let mut scheduled: VecDeque<u64> = (0..model.initial).map(|_| 0).collect();
-    let mut unschedulable = 0u32;
+    each: &mut dyn FnMut(&Sample),
+) -> Summary {
+    // The initial replicas are running already (whatever the capacity says).
+    let mut replicas = ReplicaSet {
+        ready: model.initial,
+        ..ReplicaSet::default()
+    };
     let per_replica = f64::from(model.per_replica.max(1));
-    let mut samples = Vec::new();
     let mut summary = Summary {
         policy: scaler.name().to_string(),
         seconds_above_target: 0,
@@ -207,15 +310,11 @@ pub fn run(
     };
     let (mut desired, mut last_direction) = (model.initial, 0i8);
     for second in 0..trace.duration() {
-        // Room freed by scale-downs lets waiting replicas in.
-        while unschedulable > 0 && model.capacity.is_none_or(|c| (scheduled.len() as u32) < c) {
-            unschedulable -= 1;
-            scheduled.push_back(second + model.startup);
-        }
+        replicas.advance(second, model);
         let load = trace.at(second);
         let demand = load.rps * load.request_seconds;
-        let ready = scheduled.iter().filter(|r| **r <= second).count() as u32;
-        let starting = scheduled.len() as u32 - ready;
+        let ready = replicas.ready;
+        let starting = replicas.scheduled() - ready;
         let capacity = f64::from(ready) * per_replica;
         let serving = demand.min(capacity);
         let queued = demand - serving;
@@ -234,10 +333,10 @@ pub fn run(
             queued,
             ready,
             starting,
-            unschedulable,
+            unschedulable: replicas.unschedulable,
         };
         if let Some(next) = scaler.tick(&observation) {
-            let direction = (next as i64 - desired as i64).signum() as i8;
+            let direction = (i64::from(next) - i64::from(desired)).signum() as i8;
             if direction != 0 {
                 if last_direction != 0 && direction != last_direction {
                     summary.direction_changes += 1;
@@ -245,50 +344,21 @@ pub fn run(
                 last_direction = direction;
             }
             desired = next;
-            apply(&mut scheduled, &mut unschedulable, desired, second, model);
+            replicas.scale_to(desired, second, model);
         }
         summary.max_replicas = summary.max_replicas.max(desired);
-        samples.push(Sample {
+        each(&Sample {
             second,
             rps: load.rps,
             demand,
             ready,
             starting,
-            unschedulable,
+            unschedulable: replicas.unschedulable,
             desired,
             utilisation,
         });
     }
-    (samples, summary)
-}
-
-/// Brings the replica set to `desired`: new ones start now (or wait for room); removal takes the
-/// unschedulable first, then the newest.
-fn apply(
-    scheduled: &mut VecDeque<u64>,
-    unschedulable: &mut u32,
-    desired: u32,
-    second: u64,
-    model: &ClusterModel,
-) {
-    let total = scheduled.len() as u32 + *unschedulable;
-    if desired > total {
-        for _ in total..desired {
-            if model.capacity.is_none_or(|c| (scheduled.len() as u32) < c) {
-                scheduled.push_back(second + model.startup);
-            } else {
-                *unschedulable += 1;
-            }
-        }
-    } else {
-        let mut excess = total - desired;
-        let dropped = excess.min(*unschedulable);
-        *unschedulable -= dropped;
-        excess -= dropped;
-        for _ in 0..excess {
-            scheduled.pop_back();
-        }
-    }
+    summary
 }
 
 #[cfg(test)]

@@ -38,7 +38,11 @@ fn simulate(
 ) -> Vec<Sample> {
     let trace = Trace::from_rows(rows, tail);
     let mut policy = ModelPolicy(Policy::new(settings.clone(), Duration::ZERO, model.initial));
-    run(&trace, &model, &mut policy, settings.target).0
+    let mut samples = Vec::new();
+    run(&trace, &model, &mut policy, settings.target, &mut |s| {
+        samples.push(*s)
+    });
+    samples
 }
 
 /// A reproducible ±`amplitude` noise (a linear congruential generator).

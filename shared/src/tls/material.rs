@@ -2,7 +2,6 @@
 //! presence, size and emptiness before anything decodes them.
 
 use std::fmt;
-use std::io::Read;
 use std::path::Path;
 
 use base64::Engine;
@@ -10,6 +9,7 @@ use kube::api::DynamicObject;
 use serde_json::Value;
 
 use super::{Error, MAX_SIZE};
+use crate::files::FileError;
 
 /// The data keys of a TLS secret.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,18 +146,16 @@ pub fn read_part(path: &Path) -> Result<Part, Error> {
         path: path.to_path_buf(),
         source,
     };
-    let file = std::fs::File::open(path).map_err(unreadable)?;
-    let mut bytes = Vec::new();
-    file.take(MAX_SIZE as u64 + 1)
-        .read_to_end(&mut bytes)
-        .map_err(unreadable)?;
     let what = format!("file `{}`", path.display());
-    if bytes.len() > MAX_SIZE {
-        let size = std::fs::metadata(path)
-            .map(|m| m.len())
-            .unwrap_or(bytes.len() as u64);
-        return Err(Error::TooLarge { what, size });
-    }
+    let bytes = match crate::files::read_bounded(path, MAX_SIZE as u64) {
+        Ok(bytes) => bytes,
+        Err(FileError::Unreadable { source, .. }) => return Err(unreadable(source)),
+        Err(FileError::NotAFile { path, kind }) => return Err(Error::NotAFile { path, kind }),
+        Err(FileError::TooLarge { .. }) => {
+            let size = std::fs::metadata(path).map_or(MAX_SIZE as u64 + 1, |m| m.len());
+            return Err(Error::TooLarge { what, size });
+        }
+    };
     checked(what, bytes)
 }
 
@@ -227,6 +225,33 @@ mod tests {
         .unwrap_err();
         assert!(
             matches!(e, Error::TooLarge { size, .. } if size == MAX_SIZE as u64 + 1),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn devices_are_refused_as_not_files_and_big_files_as_too_large() {
+        let e = read_part(Path::new("/dev/zero")).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::NotAFile {
+                    kind: "a character device",
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        assert_eq!(e.exit_code(), crate::cli::ExitCode::USAGE);
+        let dir = tempfile::tempdir().unwrap();
+        let big = dir.path().join("big.pem");
+        std::fs::File::create(&big)
+            .unwrap()
+            .set_len(MAX_SIZE as u64 + 5)
+            .unwrap();
+        let e = read_part(&big).unwrap_err();
+        assert!(
+            matches!(e, Error::TooLarge { size, .. } if size == MAX_SIZE as u64 + 5),
             "{e}"
         );
     }

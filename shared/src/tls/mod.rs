@@ -41,6 +41,14 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A directory, FIFO, device or socket where a PEM file was expected.
+    #[error("`{}` is {kind}, not a regular file", path.display())]
+    NotAFile {
+        /// The path.
+        path: PathBuf,
+        /// What it is: "a FIFO (named pipe)".
+        kind: &'static str,
+    },
     /// The secret lacks one of the two keys.
     #[error("secret `{secret}` has no key `{key}` (it has: {present})")]
     MissingKey {
@@ -125,7 +133,7 @@ impl Error {
     /// The exit code: a file the flags name that cannot be read is a usage error, the rest failures.
     pub fn exit_code(&self) -> ExitCode {
         match self {
-            Self::Unreadable { .. } => ExitCode::USAGE,
+            Self::Unreadable { .. } | Self::NotAFile { .. } => ExitCode::USAGE,
             _ => ExitCode::FAILURE,
         }
     }
@@ -134,6 +142,7 @@ impl Error {
     pub fn hint(&self) -> Option<String> {
         Some(match self {
             Self::Unreadable { .. } => "check the path and its permissions".into(),
+            Self::NotAFile { .. } => "give the path of a PEM file".into(),
             Self::MissingKey { .. } => {
                 "azureml-fe secrets hold cert.pem and key.pem; kubernetes.io/tls secrets tls.crt and tls.key".into()
             }
