@@ -98,6 +98,10 @@ impl Context {
         self.azure
             .get_or_try_init(|| async {
                 let mut options = ArmOptions::default();
+                // --request-timeout bounds every request, to the API server and to ARM alike.
+                if let Some(timeout) = self.kube_options.request_timeout {
+                    options.request_timeout = timeout;
+                }
                 if let Some(interval) = self.env.poll_interval {
                     options.poll_interval = interval;
                 }

@@ -26,6 +26,7 @@
 //!   helpers): routes and answers, auth, limits and failures, discovery churn and traffic
 //!   splits under load, TLS and rotation, drain and start-up.
 
+mod arm_deadlines;
 mod attach;
 mod attach_arm;
 mod attach_checks;

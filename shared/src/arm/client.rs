@@ -11,6 +11,24 @@ use super::error::{ArmFailure, ArmFailureError};
 use super::request::{ArmRequest, ArmResponse, request_id, retry_after};
 use super::{Error, Tokens};
 
+/// The most of one answer read: ARM's pages are a few MiB at most.
+pub const MAX_ANSWER_BYTES: usize = 32 * 1024 * 1024;
+
+/// One exchange: the status, headers and body text.
+struct Answer {
+    status: u16,
+    headers: HeaderMap,
+    text: String,
+}
+
+/// Why an exchange gave no answer.
+enum Failed {
+    /// Connecting, sending or reading failed (a timeout included).
+    Transport(reqwest::Error),
+    /// The body passed [`MAX_ANSWER_BYTES`].
+    TooLarge,
+}
+
 /// Client tuning; tests shorten the delays.
 #[derive(Debug, Clone)]
 pub struct ArmOptions {
@@ -64,6 +82,14 @@ fn allowed(url: &str) -> bool {
     }
 }
 
+fn too_large(request: &ArmRequest) -> Error {
+    Error::TooLarge {
+        method: request.method.to_string(),
+        url: request.url.clone(),
+        limit: MAX_ANSWER_BYTES,
+    }
+}
+
 impl ArmClient {
     /// A client for the Resource Manager at `endpoint` (no trailing slash).
     pub fn new(endpoint: &str, tokens: Tokens, options: ArmOptions) -> Result<Self, Error> {
@@ -89,6 +115,22 @@ impl ArmClient {
         })
     }
 
+    /// A failed exchange: a timeout names `--request-timeout`, the rest keep reqwest's reason.
+    fn transport(&self, request: &ArmRequest, source: reqwest::Error) -> Error {
+        if source.is_timeout() {
+            return Error::RequestTimeout {
+                method: request.method.to_string(),
+                url: request.url.clone(),
+                after: self.options.request_timeout,
+            };
+        }
+        Error::Transport {
+            method: request.method.to_string(),
+            url: request.url.clone(),
+            source,
+        }
+    }
+
     /// The client's tuning.
     pub fn options(&self) -> &ArmOptions {
         &self.options
@@ -102,7 +144,26 @@ impl ArmClient {
         url.to_string()
     }
 
-    async fn once(&self, request: &ArmRequest) -> Result<reqwest::Response, reqwest::Error> {
+    /// One exchange, the body read whole within the request timeout and [`MAX_ANSWER_BYTES`]: a
+    /// body that stops or breaks is a transport failure, never an empty answer.
+    async fn once(&self, request: &ArmRequest) -> Result<Answer, Failed> {
+        let mut response = self.send_once(request).await.map_err(Failed::Transport)?;
+        let (status, headers) = (response.status().as_u16(), response.headers().clone());
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(Failed::Transport)? {
+            if body.len() + chunk.len() > MAX_ANSWER_BYTES {
+                return Err(Failed::TooLarge);
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(Answer {
+            status,
+            headers,
+            text: String::from_utf8_lossy(&body).into_owned(),
+        })
+    }
+
+    async fn send_once(&self, request: &ArmRequest) -> Result<reqwest::Response, reqwest::Error> {
         let token = self.tokens.bearer().await;
         let mut builder = self
             .http
@@ -131,21 +192,21 @@ impl ArmClient {
             let last = attempt == self.options.retries;
             let outcome = self.once(request).await;
             let wait = match outcome {
-                Err(source) if last || !(source.is_timeout() || source.is_connect()) => {
-                    return Err(Error::Transport {
-                        method: request.method.to_string(),
-                        url: request.url.clone(),
-                        source,
-                    });
+                Err(Failed::TooLarge) => return Err(too_large(request)),
+                Err(Failed::Transport(source))
+                    if last || !(source.is_timeout() || source.is_connect()) =>
+                {
+                    return Err(self.transport(request, source));
                 }
-                Err(source) => {
+                Err(Failed::Transport(source)) => {
                     tracing::debug!(url = %request.url, error = %source, attempt, "request failed; retrying");
                     None
                 }
-                Ok(response) => {
-                    let status = response.status().as_u16();
-                    let headers = response.headers().clone();
-                    let text = response.text().await.unwrap_or_default();
+                Ok(Answer {
+                    status,
+                    headers,
+                    text,
+                }) => {
                     tracing::debug!(method = %request.method, url = %request.url, status, "ARM answered");
                     let retryable = status == 429 || (500..600).contains(&status);
                     if !retryable || last {
@@ -173,18 +234,11 @@ impl ArmClient {
 
     /// One attempt, no retries, 404 and the like returned as errors.
     async fn send_quietly(&self, request: &ArmRequest) -> Result<ArmResponse, Error> {
-        let response = self
-            .once(request)
-            .await
-            .map_err(|source| Error::Transport {
-                method: request.method.to_string(),
-                url: request.url.clone(),
-                source,
-            })?;
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let text = response.text().await.unwrap_or_default();
-        self.answer(request, status, headers, &text)
+        match self.once(request).await {
+            Ok(answer) => self.answer(request, answer.status, answer.headers, &answer.text),
+            Err(Failed::TooLarge) => Err(too_large(request)),
+            Err(Failed::Transport(source)) => Err(self.transport(request, source)),
+        }
     }
 
     fn answer(

@@ -89,6 +89,16 @@ pub enum Error {
         #[source]
         source: reqwest::Error,
     },
+    /// The answer was larger than the most read (32 MiB).
+    #[error("{method} {url}: the answer is larger than {limit} bytes, the most read")]
+    TooLarge {
+        /// Method.
+        method: String,
+        /// URL.
+        url: String,
+        /// The limit.
+        limit: usize,
+    },
     /// A long-running operation ended without success.
     #[error("{what} ended {status}")]
     OperationFailed {
@@ -99,6 +109,16 @@ pub enum Error {
         /// `code: message` of its error, when it has one.
         #[source]
         error: Option<Box<ArmFailureError>>,
+    },
+    /// One request got no complete answer within `--request-timeout` (its retries included).
+    #[error("{method} {url}: no complete answer within --request-timeout ({}s)", after.as_secs_f64())]
+    RequestTimeout {
+        /// Method.
+        method: String,
+        /// URL.
+        url: String,
+        /// The limit.
+        after: Duration,
     },
     /// A long-running operation did not finish in time.
     #[error("timed out after {}s waiting for {what}", after.as_secs())]
@@ -180,7 +200,7 @@ impl Error {
                 _ => ExitCode::FAILURE,
             },
             Self::Transport { source, .. } if source.is_timeout() => ExitCode::TIMEOUT,
-            Self::Timeout { .. } => ExitCode::TIMEOUT,
+            Self::Timeout { .. } | Self::RequestTimeout { .. } => ExitCode::TIMEOUT,
             _ => ExitCode::FAILURE,
         }
     }
@@ -202,6 +222,8 @@ impl Error {
             Self::Arm { failure } => arm_hint(&failure.0),
             Self::OperationFailed { error, .. } => error.as_ref().and_then(|e| arm_hint(&e.0)),
             Self::Transport { .. } => Some("check the network path to Azure Resource Manager, then retry".into()),
+            Self::RequestTimeout { .. } => Some("raise --request-timeout, or check the network path to Azure Resource Manager".into()),
+            Self::TooLarge { .. } => Some("is --cloud's Resource Manager endpoint the right one? ARM answers are a few MiB at most".into()),
             Self::Timeout { operation, .. } => Some(match operation {
                 Some(url) => format!("it may still finish: check later with `curl -H \"Authorization: Bearer $(az account get-access-token --query accessToken -o tsv)\" '{url}'`, or raise --timeout"),
                 None => "raise --timeout".into(),

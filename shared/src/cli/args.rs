@@ -23,7 +23,8 @@ pub struct KubeArgs {
     #[arg(short = 'n', long, value_name = "NAMESPACE", global = true)]
     pub namespace: Option<String>,
 
-    /// Time limit for each request to the API server (e.g. 5s, 1m); 0 means none
+    /// Time limit for each request to the API server and to Azure Resource Manager (e.g. 5s, 1m);
+    /// 0 means none for the API server and 100s for Resource Manager
     #[arg(long, value_name = "DURATION", default_value = "0", value_parser = parse_duration, global = true)]
     pub request_timeout: Duration,
 }

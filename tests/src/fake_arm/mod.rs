@@ -26,7 +26,7 @@ use serde_json::{Value, json};
 pub use crate::fake_kube::server::decode;
 use crate::http_server::HttpServer;
 use server::{Fault, Shared, handle};
-pub use server::{Recorded, Reply, arm_error};
+pub use server::{Recorded, Reply, Stall, arm_error};
 use state::State;
 pub use state::{SUBSCRIPTION, TENANT, cluster_id, workspace_id};
 
@@ -315,6 +315,14 @@ impl FakeArm {
             times,
             arm_error(status, code, message),
         );
+    }
+
+    /// The next `times` matching requests hang: before any header, or half-way through the body
+    /// of the answer they would have had (a 200 with an ARM-shaped list).
+    pub fn hang(&self, method: &str, path_contains: &str, times: usize, stall: Stall) {
+        let mut reply = Reply::ok(200, serde_json::json!({"value": [], "nextLink": null}));
+        reply.stall = stall;
+        self.add_fault(method, path_contains, times, reply);
     }
 
     /// The next `times` matching requests get 429 with `Retry-After: seconds`.

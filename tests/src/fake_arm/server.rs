@@ -45,12 +45,25 @@ pub(crate) struct Fault {
     pub(crate) reply: Reply,
 }
 
+/// How an answer hangs, for deadline tests.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub enum Stall {
+    /// It does not.
+    #[default]
+    No,
+    /// No status line, ever.
+    BeforeHeaders,
+    /// Status, headers (with the full `content-length`) and half the body, then nothing.
+    MidBody,
+}
+
 /// An answer: status, headers and JSON body.
 #[derive(Debug, Clone)]
 pub struct Reply {
     pub(crate) status: u16,
     pub(crate) headers: Vec<(&'static str, String)>,
     pub(crate) body: Option<Value>,
+    pub(crate) stall: Stall,
 }
 
 impl Reply {
@@ -59,6 +72,7 @@ impl Reply {
             status,
             headers: vec![],
             body: Some(body),
+            stall: Stall::No,
         }
     }
 
@@ -67,6 +81,7 @@ impl Reply {
             status,
             headers: vec![],
             body: None,
+            stall: Stall::No,
         }
     }
 }
@@ -206,7 +221,21 @@ pub(crate) async fn handle(
         }
         None => Bytes::new(),
     };
-    Ok(response.body(Full::new(bytes).boxed()).expect("response"))
+    match reply.stall {
+        Stall::No => Ok(response.body(Full::new(bytes).boxed()).expect("response")),
+        Stall::BeforeHeaders => std::future::pending().await,
+        Stall::MidBody => {
+            use futures::StreamExt;
+            let half = bytes.slice(..bytes.len() / 2);
+            let frames = futures::stream::once(async move {
+                Ok::<_, Infallible>(hyper::body::Frame::data(half))
+            })
+            .chain(futures::stream::pending());
+            let body = http_body_util::StreamBody::new(frames);
+            response = response.header("content-length", bytes.len().to_string());
+            Ok(response.body(BodyExt::boxed(body)).expect("response"))
+        }
+    }
 }
 
 fn answer(shared: &Shared, call: &Call, authorization: &str) -> Reply {

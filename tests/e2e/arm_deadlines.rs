@@ -1,0 +1,49 @@
+//! `--request-timeout` on Resource Manager: an answer that never starts or stops half-way ends in
+//! exit 5 naming the request and the flag — never an empty answer taken for a good one — for every
+//! plugin that calls ARM.
+
+use aml_tests::fake_arm::Stall;
+
+use crate::attach::ctx;
+use crate::common::assert_code;
+
+type Attach = kubectl_aml_attach::Cli;
+type Deploy = kubectl_aml_deploy::Cli;
+
+async fn hangs(stall: Stall) {
+    let ctx = ctx();
+    // Every attempt hangs (the first and its retries).
+    ctx.arm().hang("GET", "/computes", 10, stall);
+    ctx.arm().hang("GET", "/onlineendpoints", 10, stall);
+    for (out, what) in [
+        (
+            ctx.run::<Attach>(&["list", "--request-timeout", "1s"])
+                .await,
+            "attach list",
+        ),
+        (
+            ctx.run::<Deploy>(&["list", "--request-timeout", "1s"])
+                .await,
+            "deploy list",
+        ),
+    ] {
+        assert_code(&out, 5);
+        assert!(
+            out.stderr
+                .contains("no complete answer within --request-timeout (1s)")
+                && out.stderr.contains("GET http://127.0.0.1:"),
+            "{what}: {out}"
+        );
+        assert!(out.stdout.is_empty(), "{what}: {out}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_that_never_starts_is_exit_5_naming_the_request_timeout() {
+    hangs(Stall::BeforeHeaders).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_that_stops_half_way_is_exit_5_not_an_empty_list() {
+    hangs(Stall::MidBody).await;
+}
