@@ -144,6 +144,36 @@ async fn aks_with_a_custom_certificate_sends_it_and_never_shows_the_key() {
         shown.stdout.contains("fe.example.com") && !shown.stdout.contains("PRIVATE KEY"),
         "{shown}"
     );
+    // A server that does return the key (ARM withholds it; an older or other one may not):
+    // redacted in every format unless --show-secrets.
+    let mut leaky = puts(&ctx)[0].clone();
+    leaky["name"] = json!("aks-tls");
+    leaky["id"] = json!(format!(
+        "{}/computes/aks-tls",
+        aml_tests::fake_arm::workspace_id("rg1", "ws1")
+    ));
+    let list = json!({"value": [leaky.clone()]});
+    for (args, body) in [
+        (vec!["show", "aks-tls"], leaky.clone()),
+        (vec!["list"], list.clone()),
+    ] {
+        for output in ["json", "yaml", "wide", "name"] {
+            ctx.arm().respond("GET", "/computes", 1, 200, body.clone());
+            let out = ctx
+                .run::<Attach>(&[&args[..], &["-o", output]].concat())
+                .await;
+            assert_eq!(out.code, 0, "{args:?} -o {output}: {out}");
+            assert!(
+                !out.stdout.contains("PRIVATE KEY") && !out.stderr.contains("PRIVATE KEY"),
+                "{args:?} -o {output}: {out}"
+            );
+        }
+        ctx.arm().respond("GET", "/computes", 1, 200, body);
+        let asked = ctx
+            .run::<Attach>(&[&args[..], &["-o", "json", "--show-secrets"]].concat())
+            .await;
+        assert!(asked.stdout.contains("PRIVATE KEY"), "{asked}");
+    }
 }
 
 #[tokio::test]

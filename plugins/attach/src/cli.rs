@@ -45,7 +45,7 @@ pub(crate) enum AttachCommand {
     Detach(DetachArgs),
     /// List the AKS and Kubernetes computes of the workspace
     #[command(after_help = EXIT_CODES_HELP)]
-    List,
+    List(ListArgs),
     /// Show one compute
     #[command(after_help = EXIT_CODES_HELP)]
     Show(ShowArgs),
@@ -272,6 +272,16 @@ pub(crate) struct DetachArgs {
 pub(crate) struct ShowArgs {
     /// Compute name in the workspace
     pub name: String,
+    /// Print secrets ARM returns (the TLS private key of sslConfiguration) instead of `<redacted>`
+    #[arg(long)]
+    pub show_secrets: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ListArgs {
+    /// Print secrets ARM returns (the TLS private key of sslConfiguration) instead of `<redacted>`
+    #[arg(long)]
+    pub show_secrets: bool,
 }
 
 #[derive(Debug, Args)]

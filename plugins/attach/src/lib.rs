@@ -37,8 +37,12 @@ impl Command for Cli {
                 k8s::attach(ctx, args, namespace, out).await
             }
             AttachCommand::Detach(args) => detach::run(ctx, args, out).await,
-            AttachCommand::List => show::list(ctx.azure().await?, out).await,
-            AttachCommand::Show(args) => show::show(ctx.azure().await?, &args.name, out).await,
+            AttachCommand::List(args) => {
+                show::list(ctx.azure().await?, args.show_secrets, out).await
+            }
+            AttachCommand::Show(args) => {
+                show::show(ctx.azure().await?, &args.name, args.show_secrets, out).await
+            }
             AttachCommand::Versions(args) => {
                 show::versions(ctx.azure().await?, args.location.as_deref(), out).await
             }

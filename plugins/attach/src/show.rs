@@ -139,14 +139,24 @@ fn is_cluster_compute(c: &Value) -> bool {
     )
 }
 
+/// A compute as printed: secrets ARM returned redacted unless `--show-secrets`.
+fn shown(compute: Value, secrets: bool) -> Value {
+    if secrets {
+        compute
+    } else {
+        aml_core::arm::redacted(&compute)
+    }
+}
+
 /// `list`.
-pub(crate) async fn list(azure: &Azure, out: &mut Printer) -> anyhow::Result<()> {
+pub(crate) async fn list(azure: &Azure, secrets: bool, out: &mut Printer) -> anyhow::Result<()> {
     let ws = workspace::get(azure).await?;
     let items: Vec<Value> = ws
         .computes(azure)
         .await?
         .into_iter()
         .filter(is_cluster_compute)
+        .map(|c| shown(c, secrets))
         .collect();
     if items.is_empty()
         && matches!(
@@ -165,13 +175,18 @@ pub(crate) async fn list(azure: &Azure, out: &mut Printer) -> anyhow::Result<()>
 }
 
 /// `show NAME`.
-pub(crate) async fn show(azure: &Azure, name: &str, out: &mut Printer) -> anyhow::Result<()> {
+pub(crate) async fn show(
+    azure: &Azure,
+    name: &str,
+    secrets: bool,
+    out: &mut Printer,
+) -> anyhow::Result<()> {
     let ws = workspace::get(azure).await?;
     let compute = ws
         .compute(azure, name)
         .await?
         .ok_or_else(|| workspace::no_compute(&ws, name))?;
-    out.report(&OneCompute(compute))?;
+    out.report(&OneCompute(shown(compute, secrets)))?;
     Ok(())
 }
 

@@ -317,6 +317,18 @@ impl FakeArm {
         );
     }
 
+    /// The next `times` matching requests get `status` with `body` (an answer ARM could give).
+    pub fn respond(
+        &self,
+        method: &str,
+        path_contains: &str,
+        times: usize,
+        status: u16,
+        body: serde_json::Value,
+    ) {
+        self.add_fault(method, path_contains, times, Reply::ok(status, body));
+    }
+
     /// The next `times` matching requests hang: before any header, or half-way through the body
     /// of the answer they would have had (a 200 with an ARM-shaped list).
     pub fn hang(&self, method: &str, path_contains: &str, times: usize, stall: Stall) {
