@@ -252,3 +252,24 @@ async fn model_services_are_counted_across_list_pages() {
     assert_eq!(lists.len(), 2, "two pages of 500");
     assert!(lists[1].param("continue").is_some());
 }
+
+/// A namespace the API server would refuse is refused before any request, in every plugin.
+#[tokio::test]
+async fn an_invalid_namespace_is_exit_2_before_any_request() {
+    let ctx = TestContext::new();
+    for bad in ["Bad_NS", "a.b", "x-", &"n".repeat(64)] {
+        let before = ctx.kube.requests().len();
+        let out = ctx.run::<Fe>(&["status", "-n", bad]).await;
+        assert_code(&out, 2);
+        assert!(out.stderr.contains("is not a valid namespace"), "{out}");
+        let scale = ctx
+            .run::<kubectl_aml_scale::Cli>(&["status", "-n", bad])
+            .await;
+        assert_code(&scale, 2);
+        let certs = ctx
+            .run::<kubectl_aml_certs::Cli>(&["inspect", "-n", bad])
+            .await;
+        assert_code(&certs, 2);
+        assert_eq!(ctx.kube.requests().len(), before, "{bad}: nothing sent");
+    }
+}

@@ -20,7 +20,7 @@ pub struct KubeArgs {
     pub context: Option<String>,
 
     /// Namespace of the azureml-fe objects [default: the context's namespace]
-    #[arg(short = 'n', long, value_name = "NAMESPACE", global = true)]
+    #[arg(short = 'n', long, value_name = "NAMESPACE", global = true, value_parser = crate::k8s::names::namespace)]
     pub namespace: Option<String>,
 
     /// Time limit for each request to the API server and to Azure Resource Manager (e.g. 5s, 1m);

@@ -6,6 +6,7 @@ pub mod backup;
 mod error;
 pub mod install;
 mod models;
+pub mod names;
 mod objects;
 mod wait;
 

@@ -162,7 +162,7 @@ impl Settings {
                     }
                     _ => Err(format!("`{value}` is not key, token or none")),
                 },
-                "keys-secret" if is_dns_name(value) => {
+                "keys-secret" if crate::k8s::names::is_dns_subdomain(value) => {
                     settings.keys_secret = value.into();
                     Ok(())
                 }
@@ -200,17 +200,6 @@ fn number(text: &str, min: u64, max: u64) -> Result<u64, String> {
             "`{text}` is not a whole number from {min} to {max}"
         )),
     }
-}
-
-/// A Kubernetes object name (RFC 1123 subdomain).
-fn is_dns_name(text: &str) -> bool {
-    !text.is_empty()
-        && text.len() <= 253
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
-        && text.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && text.ends_with(|c: char| c.is_ascii_alphanumeric())
 }
 
 /// A model Deployment as the router needs it.
