@@ -12,7 +12,7 @@ use crate::common::{
 };
 
 const SECRET: &str = "/api/v1/namespaces/default/secrets/azuremlfessl";
-const DEPLOYMENT: &str = "/apis/apps/v1/namespaces/default/deployments/azureml-fe";
+pub(crate) const DEPLOYMENT: &str = "/apis/apps/v1/namespaces/default/deployments/azureml-fe";
 
 /// The arguments that rotate the demo's pair (rsa.crt, rsa.key) to (ec.crt, ec.key), with backups
 /// in the temp dir.
@@ -31,13 +31,13 @@ fn rotate_args(ctx: &TestContext, extra: &[&str]) -> Vec<String> {
     base.iter().chain(extra).map(|s| s.to_string()).collect()
 }
 
-async fn rotate(ctx: &TestContext, extra: &[&str]) -> Outcome {
+pub(crate) async fn rotate(ctx: &TestContext, extra: &[&str]) -> Outcome {
     let args = rotate_args(ctx, extra);
     ctx.run::<Certs>(&args.iter().map(String::as_str).collect::<Vec<_>>())
         .await
 }
 
-fn holds(ctx: &TestContext, cert: &str, key: &str) -> bool {
+pub(crate) fn holds(ctx: &TestContext, cert: &str, key: &str) -> bool {
     secret_text(&ctx.kube, "cert.pem") == tls_text(cert)
         && secret_text(&ctx.kube, "key.pem") == tls_text(key)
 }

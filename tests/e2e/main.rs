@@ -43,6 +43,7 @@ mod autoscale_status;
 mod certs;
 mod certs_openssl;
 mod certs_process;
+mod certs_resume;
 mod certs_rotate;
 mod common;
 mod demo;

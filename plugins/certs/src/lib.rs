@@ -4,6 +4,7 @@
 mod cli;
 mod export;
 mod inspect;
+mod owed;
 mod rotate;
 mod source;
 mod summary;

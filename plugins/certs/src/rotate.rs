@@ -15,7 +15,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::cli::RotateArgs;
-use crate::source;
+use crate::{owed, source};
 
 /// Updates tried before giving up on a secret that keeps changing under us.
 const ATTEMPTS: usize = 3;
@@ -95,6 +95,13 @@ fn holds(secret: &DynamicObject, new: &Material) -> bool {
 fn with_pair(secret: &DynamicObject, keys: SecretKeys, new: &Material) -> DynamicObject {
     let mut replacement = secret.clone();
     replacement.metadata.managed_fields = None;
+    // When the pair changed, in the same update: a re-run tells from it whether the restart
+    // that should follow ever happened.
+    replacement
+        .metadata
+        .annotations
+        .get_or_insert_default()
+        .insert(owed::ROTATED_AT.into(), owed::stamp(jiff::Timestamp::now()));
     let encode = |bytes: &[u8]| json!(base64::engine::general_purpose::STANDARD.encode(bytes));
     let data = replacement
         .data
@@ -184,10 +191,38 @@ pub(crate) async fn run(ctx: &Context, args: &RotateArgs, out: &mut Printer) -> 
         rollout: "-".into(),
         checks,
     };
+    if args.wait && !args.no_restart && args.dry_run == DryRun::None {
+        // Checked before anything changes: --wait has nothing to follow without it.
+        if k8s::get_opt(kube, Kind::DEPLOYMENT, &namespace, &args.deployment)
+            .await?
+            .is_none()
+        {
+            return Err(Error::not_found(
+                format!(
+                    "no deployment `{namespace}/{}` to restart and wait for: nothing was changed",
+                    args.deployment
+                ),
+                "pass --deployment NAME, or --no-restart (without --wait) when azureml-fe runs elsewhere",
+            )
+            .into());
+        }
+    }
     if holds(&current, &new) {
         out.info(&format!(
             "secret `{namespace}/{name}` already holds this pair: no change"
         ));
+        // An earlier rotation may have stopped before its restart: finish it.
+        if !args.no_restart
+            && args.dry_run == DryRun::None
+            && owed::restart_owed(kube, &current, &args.deployment).await?
+        {
+            out.info(&format!(
+                "deployment/{} still runs pods from before this pair was put in place: restarting it",
+                args.deployment
+            ));
+            report.restart = restart(kube, args, "none", out).await?;
+            follow(kube, args, &mut report).await?;
+        }
         out.report(&report)?;
         return Ok(());
     }
@@ -237,15 +272,21 @@ pub(crate) async fn run(ctx: &Context, args: &RotateArgs, out: &mut Printer) -> 
             "skipped (--no-restart): azureml-fe serves the old certificate until its pods restart"
                 .into();
     }
+    follow(kube, args, &mut report).await?;
+    out.report(&report)?;
+    Ok(())
+}
+
+/// After a restart: follow the rollout with --wait, or say it was not followed.
+async fn follow(kube: &Kube, args: &RotateArgs, report: &mut RotateReport) -> anyhow::Result<()> {
     if args.wait && report.restart == "restarted" {
-        k8s::wait_for_rollout(kube, &namespace, &args.deployment, args.timeout)
+        k8s::wait_for_rollout(kube, &kube.namespace, &args.deployment, args.timeout)
             .await
             .context("the secret holds the new pair and azureml-fe was restarted, but its rollout did not finish")?;
         report.rollout = "complete".into();
     } else if report.restart == "restarted" {
         report.rollout = "not waited (pass --wait to follow it)".into();
     }
-    out.report(&report)?;
     Ok(())
 }
 

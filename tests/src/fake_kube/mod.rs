@@ -194,6 +194,12 @@ impl FakeKube {
                     false,
                 )
                 .unwrap_or_else(|e| panic!("seed {name}: {:?}", e.body));
+            // A seeded object existed before: it keeps the age it is given.
+            if let Some(created) = object["metadata"].get("creationTimestamp")
+                && let Some(stored) = store.objects.get_mut(&store::key(kind, &namespace, &name))
+            {
+                stored["metadata"]["creationTimestamp"] = created.clone();
+            }
             if let Some(status) = object.get("status") {
                 let mut with_status = created;
                 with_status["status"] = status.clone();
