@@ -104,6 +104,37 @@ async fn a_new_service_whose_deployment_fails_is_kept_or_rolled_back() {
     assert!(out.stderr.contains("hint: endpoint `svc` is left Failed: remove it with `kubectl aml deploy delete svc --yes`"), "{out}");
 }
 
+/// A deployment PUT that keeps answering 5xx: the error says the endpoint this run made is left,
+/// and how to finish or undo; running the same command again finishes the job.
+#[tokio::test]
+async fn a_deployment_put_that_keeps_failing_says_what_is_left_and_a_rerun_finishes() {
+    let ctx = ctx();
+    ctx.arm().fail(
+        "PUT",
+        "/deployments/blue",
+        4,
+        503,
+        "ServiceUnavailable",
+        "The service is unavailable.",
+    );
+    let out = create(&ctx, &[]).await;
+    assert_eq!(out.code, 1, "{out}");
+    assert!(
+        out.stderr.contains("hint: endpoint `svc` made by this run is left; deployment `blue` may or may not exist: `kubectl aml deploy show svc` shows what is there; run the same command again to finish"),
+        "{out}"
+    );
+    assert!(
+        ctx.arm().endpoint("svc", None).is_some(),
+        "the endpoint is left, as said"
+    );
+    let again = create(&ctx, &[]).await;
+    assert_eq!(again.code, 0, "{again}");
+    assert!(
+        ctx.arm().endpoint("svc", Some("blue")).is_some(),
+        "finished"
+    );
+}
+
 #[tokio::test]
 async fn an_impossible_traffic_split_is_refused_before_anything_is_sent() {
     let ctx = ctx();

@@ -305,7 +305,20 @@ async fn after_failure(
     }
     let rejected =
         matches!(&e, Error::Arm(a) if a.status().is_some_and(|s| (400..500).contains(&s)));
-    if !made_endpoint || !rejected {
+    if !rejected {
+        // 5xx after the retries, a timeout, a dropped connection: the deployment may or may not
+        // have landed. Say what this run left and how to finish or undo it.
+        let left = if made_endpoint {
+            format!("endpoint `{svc}` made by this run is left; ")
+        } else {
+            String::new()
+        };
+        return e.hinted(format!(
+            "{left}deployment `{dep}` may or may not exist: `kubectl aml deploy show {svc}` shows what is there; \
+             run the same command again to finish, or remove it with `kubectl aml deploy delete {svc} --deployment {dep}`{whole}"
+        ));
+    }
+    if !made_endpoint {
         return e;
     }
     let request = ArmRequest::delete(service::url(azure, id, ""));
