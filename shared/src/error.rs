@@ -43,6 +43,17 @@ pub enum Error {
         /// How to finish the job.
         hint: Option<String>,
     },
+    /// Like `Failed`, with the exit code every failure in it shares (all refused: 3; all timed
+    /// out: 5).
+    #[error("{message}")]
+    FailedAs {
+        /// A one-line summary of what failed.
+        message: String,
+        /// How to finish the job.
+        hint: Option<String>,
+        /// The shared exit code.
+        code: ExitCode,
+    },
     /// Kubernetes access failed (boxed: it carries the server's Status).
     #[error(transparent)]
     K8s(Box<k8s::Error>),
@@ -118,6 +129,15 @@ impl Error {
         }
     }
 
+    /// Some of the work failed, every failure for the reason `code` stands for.
+    pub fn failed_as(code: ExitCode, message: impl Into<String>, hint: impl Into<String>) -> Self {
+        Self::FailedAs {
+            message: message.into(),
+            hint: Some(hint.into()),
+            code,
+        }
+    }
+
     /// This error with `hint` in place of its own (the text and exit code stay).
     pub fn hinted(self, hint: impl Into<String>) -> Self {
         Self::Hinted {
@@ -132,6 +152,7 @@ impl Error {
             Self::Usage { .. } => ExitCode::USAGE,
             Self::NotFound { .. } => ExitCode::NOT_FOUND,
             Self::Refused { .. } | Self::Failed { .. } | Self::File { .. } => ExitCode::FAILURE,
+            Self::FailedAs { code, .. } => *code,
             Self::K8s(e) => e.exit_code(),
             Self::Tls(e) => e.exit_code(),
             Self::Arm(e) => e.exit_code(),
@@ -145,7 +166,8 @@ impl Error {
             Self::Usage { hint, .. }
             | Self::NotFound { hint, .. }
             | Self::Refused { hint, .. }
-            | Self::Failed { hint, .. } => hint.clone(),
+            | Self::Failed { hint, .. }
+            | Self::FailedAs { hint, .. } => hint.clone(),
             Self::K8s(e) => e.hint(),
             Self::Tls(e) => e.hint(),
             Self::Arm(e) => e.hint(),

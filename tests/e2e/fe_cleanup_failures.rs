@@ -16,7 +16,8 @@ async fn a_forbidden_object_does_not_stop_the_others_and_a_rerun_finishes() {
     let secret = path_of(&fe("Secret", "azuremlfessl"), "default");
     ctx.kube.fail_next("DELETE", &secret, 1, 403);
     let out = ctx.run::<Fe>(&["cleanup", "--yes", "--no-backup"]).await;
-    assert_code(&out, 1);
+    // The one failure is a refusal: exit 3, as every refused verb.
+    assert_code(&out, 3);
     assert!(row(&out.stdout, "Secret", "azuremlfessl").contains("failed: secrets \"azuremlfessl\" is forbidden: User \"fake-user\" cannot delete resource \"secrets\""), "{out}");
     assert!(
         row(&out.stdout, "ConfigMap", "azuremlfeconfig").ends_with("deleted"),
@@ -32,6 +33,51 @@ async fn a_forbidden_object_does_not_stop_the_others_and_a_rerun_finishes() {
         "{again}"
     );
     assert_eq!(lines_ending(&again.stdout, "already absent"), 7, "{again}");
+}
+
+/// Every DELETE refused: exit 3 (auth), nothing deleted; a refusal and a server error together:
+/// exit 1.
+#[tokio::test]
+async fn every_delete_refused_is_exit_3_and_mixed_failures_exit_1() {
+    let objects = [
+        ("ServiceAccount", "azureml-fe"),
+        ("ClusterRole", "azureml-fe-role"),
+        ("ClusterRoleBinding", "azureml-fe-binding"),
+        ("Service", "azureml-fe"),
+        ("Service", "azureml-fe-int-http"),
+        ("Deployment", "azureml-fe"),
+        ("Secret", "azuremlfessl"),
+        ("ConfigMap", "azuremlfeconfig"),
+    ];
+    let ctx = demo_idle();
+    for (kind, name) in objects {
+        ctx.kube
+            .fail_next("DELETE", &path_of(&fe(kind, name), "default"), 1, 403);
+    }
+    let out = ctx.run::<Fe>(&["cleanup", "--yes", "--no-backup"]).await;
+    assert_code(&out, 3);
+    assert!(
+        out.stderr
+            .contains("error: 8 of 8 azureml-fe objects were not deleted"),
+        "{out}"
+    );
+    assert_eq!(fe_present(&ctx.kube, "default"), 8);
+
+    let ctx = demo_idle();
+    ctx.kube.fail_next(
+        "DELETE",
+        &path_of(&fe("Secret", "azuremlfessl"), "default"),
+        1,
+        403,
+    );
+    ctx.kube.fail_next(
+        "DELETE",
+        &path_of(&fe("ConfigMap", "azuremlfeconfig"), "default"),
+        1,
+        500,
+    );
+    let out = ctx.run::<Fe>(&["cleanup", "--yes", "--no-backup"]).await;
+    assert_code(&out, 1);
 }
 
 #[tokio::test]
@@ -71,7 +117,7 @@ async fn a_hanging_request_times_out_without_holding_up_the_others() {
     let out = ctx
         .run::<Fe>(&["cleanup", "--yes", "--no-backup", "--timeout", "1s"])
         .await;
-    assert_code(&out, 1);
+    assert_code(&out, 5); // the one failure ran out of time
     assert!(
         row(&out.stdout, "ServiceAccount", "azureml-fe").ends_with("failed: no answer within 1s"),
         "{out}"
@@ -144,7 +190,7 @@ async fn gives_up_waiting_after_the_timeout_or_not_at_all_with_wait_false() {
     let out = ctx
         .run::<Fe>(&["cleanup", "--yes", "--no-backup", "--timeout", "1s"])
         .await;
-    assert_code(&out, 1);
+    assert_code(&out, 5); // the wait ran out of time
     assert!(row(&out.stdout, "ConfigMap", "azuremlfeconfig").contains("failed: timed out after 1s waiting for configmap `default/azuremlfeconfig` to be deleted"), "{out}");
 
     let out = ctx

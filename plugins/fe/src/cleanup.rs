@@ -4,7 +4,7 @@
 //! back up the TLS secret → delete all eight concurrently → wait for each → report per object.
 
 use aml_core::Error;
-use aml_core::cli::{DryRun, Printer, Report, Table, plural};
+use aml_core::cli::{DryRun, ExitCode, Printer, Report, Table, plural};
 use aml_core::k8s::{
     self, AZUREML_FE, DeleteOptions, Deletion, FeObject, Kube, ModelService, backup,
 };
@@ -51,6 +51,9 @@ struct ObjectResult {
     error: Option<String>,
     #[serde(skip)]
     object: FeObject,
+    /// A failure's exit code (3 refused, 5 timed out, …).
+    #[serde(skip)]
+    code: Option<ExitCode>,
 }
 
 #[derive(Debug, Serialize)]
@@ -148,7 +151,16 @@ pub(crate) async fn run(kube: &Kube, plan: &CleanupPlan, out: &mut Printer) -> a
     };
     out.report(&report)?;
     if failed > 0 {
-        return Err(Error::failed(
+        // Every failure for one reason (all refused, all timed out): its exit code, not just 1.
+        let mut codes = report.objects.iter().filter_map(|r| r.code);
+        let first = codes.next().unwrap_or(ExitCode::FAILURE);
+        let code = if codes.all(|c| c == first) {
+            first
+        } else {
+            ExitCode::FAILURE
+        };
+        return Err(Error::failed_as(
+            code,
             format!("{failed} of {} azureml-fe objects were not deleted", AZUREML_FE.len()),
             "fix the cause shown above and run the same command again: deleted objects then show as already absent",
         )
@@ -268,6 +280,15 @@ fn result(
         result: outcome,
         error,
         object,
+        code: None,
+    }
+}
+
+/// A failed object, with the exit code of its failure.
+fn failure(object: FeObject, namespace: &str, message: String, code: ExitCode) -> ObjectResult {
+    ObjectResult {
+        code: Some(code),
+        ..result(object, namespace, Outcome::Failed, Some(message))
     }
 }
 
@@ -279,7 +300,7 @@ fn client_dry_run(
     match current {
         Ok(Some(_)) => result(object, namespace, Outcome::WouldDelete, None),
         Ok(None) => result(object, namespace, Outcome::AlreadyAbsent, None),
-        Err(e) => result(object, namespace, Outcome::Failed, Some(object_error(&e))),
+        Err(e) => failure(object, namespace, object_error(&e), e.exit_code()),
     }
 }
 
@@ -293,11 +314,14 @@ async fn delete_one(
     plan: &CleanupPlan,
     options: DeleteOptions,
 ) -> ObjectResult {
-    let failed = |message: String| result(object, namespace, Outcome::Failed, Some(message));
+    let failed = |message: String, code| failure(object, namespace, message, code);
     let request = k8s::delete(kube, object.kind, namespace, object.name, &options);
     let deletion = match tokio::time::timeout(plan.timeout, request).await {
-        Err(_) => return failed(format!("no answer within {}s", plan.timeout.as_secs_f64())),
-        Ok(Err(e)) => return failed(object_error(&e)),
+        Err(_) => {
+            let message = format!("no answer within {}s", plan.timeout.as_secs_f64());
+            return failed(message, ExitCode::TIMEOUT);
+        }
+        Ok(Err(e)) => return failed(object_error(&e), e.exit_code()),
         Ok(Ok(deletion)) => deletion,
     };
     let outcome = match deletion {
@@ -315,7 +339,7 @@ async fn delete_one(
                 plan.timeout,
             );
             if let Err(e) = wait.await {
-                return failed(object_error(&e));
+                return failed(object_error(&e), e.exit_code());
             }
             Outcome::Deleted
         }
