@@ -127,6 +127,52 @@ fn a_rejected_token_is_exit_3() {
     );
 }
 
+/// A server certificate the kubeconfig's CA did not sign: one error with its cause and a hint
+/// about the CA, not about reachability, and no library log lines.
+#[test]
+fn an_untrusted_server_certificate_hints_at_the_kubeconfigs_ca() {
+    let fake = FakeKube::start_with(Options {
+        tls: true,
+        ..Options::default()
+    });
+    let other = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        std::fs::read(crate::common::tls_path("rsa-chain.crt")).unwrap(),
+    );
+    let kubeconfig_text = fake.kubeconfig(None);
+    let (before, after) = kubeconfig_text
+        .split_once("certificate-authority-data: ")
+        .unwrap();
+    let rest = after.split_once('\n').map_or("", |(_, rest)| rest);
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kc");
+    std::fs::write(
+        &kubeconfig,
+        format!("{before}certificate-authority-data: {other}\n{rest}"),
+    )
+    .unwrap();
+    let out = run(
+        &["status", "--kubeconfig", kubeconfig.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("caused by: invalid peer certificate: UnknownIssuer"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("hint: the API server's certificate does not verify against the CA your kubeconfig trusts"), "{stderr}");
+    assert_eq!(
+        stderr.lines().filter(|l| l.starts_with("error:")).count(),
+        1,
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("reachable") && !stderr.contains(" WARN ") && !stderr.contains(" ERROR "),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn verbose_logs_show_requests_but_never_tokens_or_secret_data() {
     let fake = FakeKube::start_with(Options {

@@ -10,7 +10,7 @@ use aml_core::autoscale::live::annotations;
 use aml_core::autoscale::live::gather;
 use aml_core::autoscale::live::{LastChange, ServiceStatus, Status};
 use aml_core::cli::{Printer, Report, Table, human_age};
-use aml_core::k8s::Kube;
+use aml_core::k8s::{self, Kube, Target};
 use aml_core::router::contract::model_deployment;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
@@ -127,6 +127,22 @@ async fn from_leader(kube: &Kube, args: &StatusArgs, leader: &str) -> Result<Sta
     serde_json::from_slice(&body).map_err(|e| format!("the leader's answer is not a status: {e}"))
 }
 
+/// A list of `resource` (in `namespace`, or all) that failed, as every verb reports API errors:
+/// 403 exit 3 with the `kubectl auth can-i` line, TLS and reachability hints.
+fn listing(
+    kind: &str,
+    resource: &str,
+    namespace: Option<&str>,
+) -> impl Fn(kube::Error) -> k8s::Error {
+    let target = Target {
+        kind: kind.into(),
+        resource: resource.into(),
+        namespace: namespace.map(str::to_string),
+        name: None,
+    };
+    move |e| k8s::Error::from_kube("list", target.clone(), e)
+}
+
 /// What the cluster objects say, without the leader.
 async fn from_cluster(kube: &Kube, namespace: Option<&str>) -> anyhow::Result<Vec<ServiceStatus>> {
     let client = kube.client.clone();
@@ -139,8 +155,13 @@ async fn from_cluster(kube: &Kube, namespace: Option<&str>) -> anyhow::Result<Ve
     };
     let deployments = deployments
         .list(&ListParams::default().labels("isazuremlapp=true"))
-        .await?;
-    let hpas = hpas.list(&ListParams::default()).await?;
+        .await
+        .map_err(listing("deployment", "deployments.apps", namespace))?;
+    let hpas = hpas.list(&ListParams::default()).await.map_err(listing(
+        "horizontalpodautoscaler",
+        "horizontalpodautoscalers.autoscaling",
+        namespace,
+    ))?;
     let blocked: HashMap<(String, String), String> = hpas
         .items
         .iter()
@@ -160,7 +181,11 @@ async fn from_cluster(kube: &Kube, namespace: Option<&str>) -> anyhow::Result<Ve
         Some(ns) => Api::namespaced(client, ns),
         None => Api::all(client),
     };
-    for event in events.list(&ListParams::default()).await?.items {
+    let listed = events
+        .list(&ListParams::default())
+        .await
+        .map_err(listing("event", "events", namespace))?;
+    for event in listed.items {
         let reason = event.reason.as_deref().unwrap_or_default();
         if reason != "ScaledUp" && reason != "ScaledDown" {
             continue;
@@ -252,7 +277,14 @@ pub(crate) async fn run(
     let lease = format!("{}/{}", args.fe_namespace, args.lease_name);
     let holder = leases
         .get_opt(&args.lease_name)
-        .await?
+        .await
+        .map_err(|e| {
+            k8s::Error::from_kube(
+                "read",
+                k8s::Kind::LEASE.target(&args.fe_namespace, &args.lease_name),
+                e,
+            )
+        })?
         .and_then(|l| l.spec?.holder_identity)
         .filter(|h| !h.is_empty());
     let from_leader = match &holder {

@@ -197,6 +197,15 @@ impl Error {
                 "your kubeconfig's credential plugin failed: run it by hand to see why (for AKS: kubelogin)"
                     .into(),
             ),
+            Self::Transport { source, .. } if is_untrusted_certificate(source) =>
+            {
+                Some(
+                    "the API server's certificate does not verify against the CA your kubeconfig \
+                     trusts (its cluster's certificate-authority-data): refresh the kubeconfig (for \
+                     AKS: `az aks get-credentials`) or check `--context`"
+                        .into(),
+                )
+            }
             Self::Transport { .. } => {
                 Some("check that the API server in your kubeconfig is reachable (`kubectl cluster-info`)".into())
             }
@@ -227,6 +236,29 @@ fn is_auth(e: &kube::Error) -> bool {
 }
 
 /// True when the error chain says the request timed out (`--request-timeout` or the OS).
+/// Whether TLS refused the server's certificate (unknown issuer, wrong name, expired).
+fn is_untrusted_certificate(e: &kube::Error) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        // io::Error's source() skips the error it wraps: look at that one too.
+        let wrapped = c
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .map(|inner| inner as &(dyn std::error::Error + 'static));
+        for candidate in [Some(c), wrapped].into_iter().flatten() {
+            if matches!(
+                candidate.downcast_ref::<rustls::Error>(),
+                Some(rustls::Error::InvalidCertificate(_))
+            ) || candidate.to_string().contains("invalid peer certificate")
+            {
+                return true;
+            }
+        }
+        cause = c.source();
+    }
+    false
+}
+
 fn is_timeout(e: &kube::Error) -> bool {
     let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(c) = cause {
