@@ -5,7 +5,7 @@ BINDIR  := $(PREFIX)/bin
 # cargo-nextest when present (it is on our machines), else cargo test.
 TEST    := $(shell cargo nextest --version >/dev/null 2>&1 && echo "cargo nextest run --workspace" || echo "cargo test --workspace")
 
-.PHONY: help build release install uninstall test test-unit test-e2e lint fmt check-tls doc bench bench-router bench-autoscale sandbox demo clean ci
+.PHONY: help build release install uninstall test test-unit test-e2e lint fmt check-tls doc bench bench-router bench-autoscale sandbox demo fuzz clean ci
 
 help: ## this list
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -80,6 +80,9 @@ sandbox: ## a local sandbox (fake Kubernetes and Azure, real inference servers, 
 
 demo: ## the whole loop on the sandbox: attach, fe install, deploy, score, load and scaling, certs rotate under load, cleanup
 	scripts/demo.sh
+
+fuzz: ## the parsers' property tests, long (PROPTEST_CASES=20000; local use, minutes)
+	PROPTEST_CASES=$${PROPTEST_CASES:-20000} cargo test -q -p aml-core -p kubectl-aml-deploy --lib -- properties proptests
 
 clean: ## remove build output
 	cargo clean

@@ -12,6 +12,8 @@ pub mod env;
 mod error;
 pub mod files;
 pub mod k8s;
+#[cfg(test)]
+mod proptests;
 pub mod router;
 pub mod tls;
 

@@ -216,3 +216,63 @@ mod tests {
         assert_eq!(file.ignored.len(), 1);
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+    use serde_json::{Value, json};
+
+    /// JSON shaped like deployment files: their keys, with values of any type.
+    fn documents() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>().prop_map(|f| json!(f)),
+            "\\PC{0,12}".prop_map(Value::from),
+            Just(json!("AKS")),
+        ];
+        let value = leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+                prop::collection::btree_map("\\PC{0,8}", inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        });
+        let keys = prop::sample::select(vec![
+            "computeType",
+            "numReplicas",
+            "cpu",
+            "memoryInGB",
+            "gpuCores",
+            "autoScaler",
+            "minReplicas",
+            "maxReplicas",
+            "targetUtilization",
+            "refreshPeriodInSeconds",
+            "scoringTimeoutMs",
+            "maxConcurrentRequestsPerContainer",
+            "maxQueueWaitMs",
+            "authEnabled",
+            "tokenAuthEnabled",
+            "livenessProbeRequirements",
+            "tags",
+            "namespace",
+        ]);
+        prop::collection::btree_map(keys, value, 0..8)
+            .prop_map(|m| Value::Object(m.into_iter().map(|(k, v)| (k.to_string(), v)).collect()))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(
+            std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(256)
+        ))]
+
+        #[test]
+        fn deployment_files_map_or_name_the_problem(doc in documents()) {
+            if let Err(e) = super::parse(&doc) {
+                prop_assert!(!e.is_empty());
+            }
+        }
+    }
+}
