@@ -47,3 +47,21 @@ async fn an_answer_that_never_starts_is_exit_5_naming_the_request_timeout() {
 async fn an_answer_that_stops_half_way_is_exit_5_not_an_empty_list() {
     hangs(Stall::MidBody).await;
 }
+
+/// A credential that never gives a token (`az` waiting for a login): exit 5 within the deadline,
+/// naming the credential, nothing sent to ARM.
+#[tokio::test]
+async fn a_credential_that_never_answers_is_exit_5_naming_it() {
+    let ctx = ctx();
+    std::fs::write(ctx.azure().config_dir.join("hang"), "").unwrap();
+    let out = ctx
+        .run::<Attach>(&["list", "--request-timeout", "1s"])
+        .await;
+    assert_code(&out, 5);
+    assert!(
+        out.stderr
+            .contains("no token from the Azure CLI credential within --request-timeout (1s)"),
+        "{out}"
+    );
+    assert!(ctx.arm().journal().is_empty(), "nothing sent to ARM");
+}

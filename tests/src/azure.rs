@@ -17,13 +17,16 @@ pub struct AzureSetup {
 
 /// The stand-in `az`: logs each call to `$AZURE_CONFIG_DIR/az-calls.log`; answers a token like
 /// az 2.54+ (with `expires_on`); fails like a signed-out az when `$AZURE_CONFIG_DIR/signed-out`
-/// exists.
+/// exists, and never answers when `$AZURE_CONFIG_DIR/hang` does.
 const AZ: &str = r#"#!/bin/sh
 echo "$*" >> "$AZURE_CONFIG_DIR/az-calls.log"
 case "$*" in
   *"account get-access-token"*) ;;
   *) echo "ERROR: this stand-in az only answers 'account get-access-token'" >&2; exit 2 ;;
 esac
+if [ -f "$AZURE_CONFIG_DIR/hang" ]; then
+  exec sleep 20
+fi
 if [ -f "$AZURE_CONFIG_DIR/signed-out" ]; then
   echo "ERROR: Please run 'az login' to setup account." >&2
   exit 1

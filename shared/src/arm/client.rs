@@ -186,7 +186,14 @@ impl ArmClient {
                 url: request.url.clone(),
             });
         }
-        self.tokens.bearer().await?;
+        // The token first, within the same deadline as a request (az may wait for a login).
+        let after = self.options.request_timeout;
+        tokio::time::timeout(after, self.tokens.bearer())
+            .await
+            .map_err(|_| Error::TokenTimeout {
+                kind: self.tokens.kind().label(),
+                after,
+            })??;
         let mut delay = self.options.backoff;
         for attempt in 0..=self.options.retries {
             let last = attempt == self.options.retries;

@@ -110,6 +110,14 @@ pub enum Error {
         #[source]
         error: Option<Box<ArmFailureError>>,
     },
+    /// The credential gave no token within `--request-timeout` (`az` waiting for a login, say).
+    #[error("no token from the {kind} credential within --request-timeout ({}s)", after.as_secs_f64())]
+    TokenTimeout {
+        /// Which credential.
+        kind: &'static str,
+        /// The limit.
+        after: Duration,
+    },
     /// One request got no complete answer within `--request-timeout` (its retries included).
     #[error("{method} {url}: no complete answer within --request-timeout ({}s)", after.as_secs_f64())]
     RequestTimeout {
@@ -200,7 +208,9 @@ impl Error {
                 _ => ExitCode::FAILURE,
             },
             Self::Transport { source, .. } if source.is_timeout() => ExitCode::TIMEOUT,
-            Self::Timeout { .. } | Self::RequestTimeout { .. } => ExitCode::TIMEOUT,
+            Self::Timeout { .. } | Self::RequestTimeout { .. } | Self::TokenTimeout { .. } => {
+                ExitCode::TIMEOUT
+            }
             _ => ExitCode::FAILURE,
         }
     }
@@ -222,6 +232,7 @@ impl Error {
             Self::Arm { failure } => arm_hint(&failure.0),
             Self::OperationFailed { error, .. } => error.as_ref().and_then(|e| arm_hint(&e.0)),
             Self::Transport { .. } => Some("check the network path to Azure Resource Manager, then retry".into()),
+            Self::TokenTimeout { .. } => Some("run `az account get-access-token` by hand to see what it waits for (a login?), or raise --request-timeout".into()),
             Self::RequestTimeout { .. } => Some("raise --request-timeout, or check the network path to Azure Resource Manager".into()),
             Self::TooLarge { .. } => Some("is --cloud's Resource Manager endpoint the right one? ARM answers are a few MiB at most".into()),
             Self::Timeout { operation, .. } => Some(match operation {
