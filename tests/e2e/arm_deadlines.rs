@@ -64,4 +64,16 @@ async fn a_credential_that_never_answers_is_exit_5_naming_it() {
         "{out}"
     );
     assert!(ctx.arm().journal().is_empty(), "nothing sent to ARM");
+    // The az it started is gone too, not left waiting.
+    let pid: i32 = std::fs::read_to_string(ctx.azure().config_dir.join("hang.pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let alive = || nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok();
+    let started = std::time::Instant::now();
+    while alive() && started.elapsed() < std::time::Duration::from_secs(5) {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(!alive(), "az (pid {pid}) outlived the command");
 }

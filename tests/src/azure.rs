@@ -25,6 +25,7 @@ case "$*" in
   *) echo "ERROR: this stand-in az only answers 'account get-access-token'" >&2; exit 2 ;;
 esac
 if [ -f "$AZURE_CONFIG_DIR/hang" ]; then
+  echo $$ > "$AZURE_CONFIG_DIR/hang.pid"
   exec sleep 20
 fi
 if [ -f "$AZURE_CONFIG_DIR/signed-out" ]; then

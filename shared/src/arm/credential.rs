@@ -67,15 +67,42 @@ struct ShellExecutor {
 #[async_trait::async_trait]
 impl Executor for ShellExecutor {
     async fn run(&self, program: &OsStr, args: &[&OsStr]) -> std::io::Result<Output> {
+        use std::process::Stdio;
         let mut command = tokio::process::Command::new(program);
-        command.args(args).kill_on_drop(true);
+        // Its own process group: the credential runs `az` through a shell, and when we give up
+        // on it (--request-timeout) the whole group goes, not only the shell.
+        command
+            .args(args)
+            .kill_on_drop(true)
+            .process_group(0)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         if let Some(path) = &self.path {
             command.env("PATH", path);
         }
         if let Some(dir) = &self.config_dir {
             command.env("AZURE_CONFIG_DIR", dir);
         }
-        command.output().await
+        let child = command.spawn()?;
+        let mut group = GroupGuard(child.id());
+        let output = child.wait_with_output().await;
+        group.0 = None;
+        output
+    }
+}
+
+/// Kills a process group when dropped unless disarmed (its leader was waited for).
+struct GroupGuard(Option<u32>);
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        if let Some(pid) = self.0.and_then(|p| i32::try_from(p).ok()) {
+            let _ = nix::sys::signal::killpg(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
     }
 }
 
