@@ -272,4 +272,19 @@ async fn an_invalid_namespace_is_exit_2_before_any_request() {
         assert_code(&certs, 2);
         assert_eq!(ctx.kube.requests().len(), before, "{bad}: nothing sent");
     }
+    // Object names the API server would refuse, likewise.
+    let before = ctx.kube.requests().len();
+    for args in [
+        &["inspect", "--secret", "Bad_Name"][..],
+        &["rotate", "--cert", "c", "--key", "k", "--deployment", "x-"][..],
+    ] {
+        let out = ctx.run::<kubectl_aml_certs::Cli>(args).await;
+        assert_code(&out, 2);
+        assert!(out.stderr.contains("is not a valid object name"), "{out}");
+    }
+    let out = ctx
+        .run::<kubectl_aml_scale::Cli>(&["status", "--lease-name", "a..b/c"])
+        .await;
+    assert_code(&out, 2);
+    assert_eq!(ctx.kube.requests().len(), before, "nothing sent");
 }

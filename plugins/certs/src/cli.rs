@@ -48,7 +48,7 @@ pub(crate) enum CertsCommand {
 #[derive(Debug, Clone, clap::Args)]
 pub(crate) struct SecretArg {
     /// The TLS secret: azureml-fe's (cert.pem/key.pem) or a kubernetes.io/tls one (tls.crt/tls.key)
-    #[arg(long, value_name = "NAME", default_value = "azuremlfessl")]
+    #[arg(long, value_name = "NAME", default_value = "azuremlfessl", value_parser = aml_core::k8s::names::object_name)]
     pub secret: String,
 }
 
@@ -133,7 +133,7 @@ pub(crate) struct RotateArgs {
     #[command(flatten)]
     pub policy: PolicyArgs,
     /// The Deployment to restart afterwards
-    #[arg(long, value_name = "NAME", default_value = "azureml-fe")]
+    #[arg(long, value_name = "NAME", default_value = "azureml-fe", value_parser = aml_core::k8s::names::object_name)]
     pub deployment: String,
     /// Directory for the backup of the current secret
     #[arg(long, value_name = "DIR", default_value = ".")]

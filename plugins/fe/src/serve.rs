@@ -31,11 +31,11 @@ pub(crate) struct ServeArgs {
     fe_namespace: String,
 
     /// The TLS Secret (cert.pem/key.pem, or tls.crt/tls.key) served on --https
-    #[arg(long, value_name = "NAME", default_value = "azuremlfessl")]
+    #[arg(long, value_name = "NAME", default_value = "azuremlfessl", value_parser = aml_core::k8s::names::object_name)]
     tls_secret: String,
 
     /// Secret with the public keys (a JWKS document or PEM) that token-auth services accept
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", value_parser = aml_core::k8s::names::object_name)]
     token_keys_secret: Option<String>,
 
     /// Largest request body; larger ones get 413
@@ -61,11 +61,11 @@ pub(crate) struct ServeArgs {
     no_autoscaler: bool,
 
     /// The Lease (in --fe-namespace) electing the one router that autoscales
-    #[arg(long, value_name = "NAME", default_value = "azureml-fe-autoscaler")]
+    #[arg(long, value_name = "NAME", default_value = "azureml-fe-autoscaler", value_parser = aml_core::k8s::names::object_name)]
     lease_name: String,
 
     /// The Service (in --fe-namespace) whose Endpoints are the router pods' admin ports
-    #[arg(long, value_name = "NAME", default_value = "azureml-fe-int-http")]
+    #[arg(long, value_name = "NAME", default_value = "azureml-fe-int-http", value_parser = aml_core::k8s::names::object_name)]
     peers_service: String,
 
     /// How long lower demand must last before the autoscaler removes replicas
@@ -77,7 +77,7 @@ pub(crate) struct ServeArgs {
     cluster_purpose: Purpose,
 
     /// The router's own Deployment (in --fe-namespace), which the leader scales
-    #[arg(long, value_name = "NAME", default_value = "azureml-fe")]
+    #[arg(long, value_name = "NAME", default_value = "azureml-fe", value_parser = aml_core::k8s::names::object_name)]
     fe_deployment: String,
 
     /// p99 routing time above which the router grows (more CPU per pod, then more pods)

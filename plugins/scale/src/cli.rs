@@ -56,7 +56,7 @@ pub(crate) struct StatusArgs {
     #[arg(long, value_name = "NAMESPACE", default_value = "default")]
     pub fe_namespace: String,
     /// The Lease electing the autoscaler's leader
-    #[arg(long, value_name = "NAME", default_value = "azureml-fe-autoscaler")]
+    #[arg(long, value_name = "NAME", default_value = "azureml-fe-autoscaler", value_parser = aml_core::k8s::names::object_name)]
     pub lease_name: String,
     /// The routers' admin port, reached through the pod proxy: a number, or the name of the
     /// pod's container port (`fe install` names it `admin`)
@@ -175,7 +175,7 @@ pub(crate) struct ReplayArgs {
     #[arg(short = 'H', long = "header", value_name = "HEADER", value_parser = parse_header)]
     pub headers: Vec<(String, String)>,
     /// Record this Deployment's replicas (in -n) every second
-    #[arg(long, value_name = "DEPLOYMENT")]
+    #[arg(long, value_name = "DEPLOYMENT", value_parser = aml_core::k8s::names::object_name)]
     pub watch: Option<String>,
     /// Draw the load, the live replicas and simulate's prediction for the trace into this SVG file
     #[arg(long, value_name = "FILE")]

@@ -28,6 +28,17 @@ pub fn namespace(text: &str) -> Result<String, String> {
     }
 }
 
+/// clap's parser for flags naming a Kubernetes object (a Secret, Deployment, Lease, Service).
+pub fn object_name(text: &str) -> Result<String, String> {
+    if is_dns_subdomain(text) {
+        Ok(text.to_string())
+    } else {
+        Err(format!(
+            "`{text}` is not a valid object name: at most 253 lower-case letters, digits, `-` and `.`, starting and ending with a letter or digit"
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -52,5 +63,11 @@ mod tests {
         }
         assert!(is_dns_subdomain("a.b-c.d"));
         assert!(!is_dns_subdomain(".a") && !is_dns_subdomain(&"a".repeat(254)));
+        assert_eq!(object_name("azuremlfessl").as_deref(), Ok("azuremlfessl"));
+        assert!(
+            object_name("Bad_Name")
+                .unwrap_err()
+                .contains("is not a valid object name")
+        );
     }
 }
