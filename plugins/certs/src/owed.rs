@@ -7,14 +7,10 @@ use aml_core::k8s::{self, Kind, Kube};
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{DynamicObject, ListParams};
 
-/// The annotation `rotate` writes on the secret: when the pair was replaced (RFC 3339, seconds).
+/// The annotation `rotate` writes on the secret: when the pair was replaced (`k8s::kube_time`, as
+/// `restartedAt`, so the two compare).
 pub(crate) const ROTATED_AT: &str = "kubectl-aml.io/rotated-at";
 const RESTARTED_AT: &str = "kubectl.kubernetes.io/restartedAt";
-
-/// The stamp for a rotation at `now`.
-pub(crate) fn stamp(now: jiff::Timestamp) -> String {
-    now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
-}
 
 fn time(text: Option<&str>) -> Option<jiff::Timestamp> {
     text?.parse().ok()

@@ -101,7 +101,10 @@ fn with_pair(secret: &DynamicObject, keys: SecretKeys, new: &Material) -> Dynami
         .metadata
         .annotations
         .get_or_insert_default()
-        .insert(owed::ROTATED_AT.into(), owed::stamp(jiff::Timestamp::now()));
+        .insert(
+            owed::ROTATED_AT.into(),
+            k8s::kube_time(jiff::Timestamp::now()),
+        );
     let encode = |bytes: &[u8]| json!(base64::engine::general_purpose::STANDARD.encode(bytes));
     let data = replacement
         .data

@@ -235,7 +235,6 @@ fn is_auth(e: &kube::Error) -> bool {
     matches!(e, kube::Error::Auth(_))
 }
 
-/// True when the error chain says the request timed out (`--request-timeout` or the OS).
 /// Whether TLS refused the server's certificate (unknown issuer, wrong name, expired).
 fn is_untrusted_certificate(e: &kube::Error) -> bool {
     let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
@@ -259,6 +258,7 @@ fn is_untrusted_certificate(e: &kube::Error) -> bool {
     false
 }
 
+/// True when the error chain says the request timed out (`--request-timeout` or the OS).
 fn is_timeout(e: &kube::Error) -> bool {
     let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(c) = cause {

@@ -22,11 +22,11 @@ pub const ILB_ANNOTATION: &str = "service.beta.kubernetes.io/azure-load-balancer
 pub const ILB_SUBNET_ANNOTATION: &str =
     "service.beta.kubernetes.io/azure-load-balancer-internal-subnet";
 
-/// Container ports of the router (its `fe serve` listeners).
 /// The Secret (in the router's namespace) whose public keys sign the tokens of token-auth
 /// services: written by whoever issues the tokens (the Azure ML extension; the sandbox's stand-in),
 /// not by `fe install`. The router runs without token auth until it exists.
 pub const TOKEN_KEYS_SECRET: &str = "azuremlfe-token-keys";
+/// Container ports of the router (its `fe serve` listeners).
 const HTTP_PORT: u16 = 8080;
 const HTTPS_PORT: u16 = 8443;
 const ADMIN_PORT: u16 = 9001;

@@ -21,7 +21,8 @@ pub use error::{Error, ServerStatus, Target};
 pub use models::{ModelService, list_model_services};
 pub use objects::{DeleteOptions, Deletion, Kind, Propagation, apply, delete, get_opt, replace};
 pub use wait::{
-    Progress, restart_deployment, rollout_progress, wait_for, wait_for_rollout, wait_until_gone,
+    Progress, kube_time, restart_deployment, rollout_progress, wait_for, wait_for_rollout,
+    wait_until_gone,
 };
 
 use crate::Env;

@@ -17,26 +17,27 @@ pub fn is_dns_label(text: &str) -> bool {
     text.len() <= 63 && !text.contains('.') && is_dns_subdomain(text)
 }
 
-/// clap's parser for `-n/--namespace`.
-pub fn namespace(text: &str) -> Result<String, String> {
-    if is_dns_label(text) {
+/// `text` when `valid`, else an error naming `what` and the rule.
+fn checked(text: &str, valid: bool, what: &str, rule: &str) -> Result<String, String> {
+    if valid {
         Ok(text.to_string())
     } else {
         Err(format!(
-            "`{text}` is not a valid namespace: at most 63 lower-case letters, digits and `-`, starting and ending with a letter or digit"
+            "`{text}` is not a valid {what}: {rule}, starting and ending with a letter or digit"
         ))
     }
 }
 
+/// clap's parser for `-n/--namespace`.
+pub fn namespace(text: &str) -> Result<String, String> {
+    let rule = "at most 63 lower-case letters, digits and `-`";
+    checked(text, is_dns_label(text), "namespace", rule)
+}
+
 /// clap's parser for flags naming a Kubernetes object (a Secret, Deployment, Lease, Service).
 pub fn object_name(text: &str) -> Result<String, String> {
-    if is_dns_subdomain(text) {
-        Ok(text.to_string())
-    } else {
-        Err(format!(
-            "`{text}` is not a valid object name: at most 253 lower-case letters, digits, `-` and `.`, starting and ending with a letter or digit"
-        ))
-    }
+    let rule = "at most 253 lower-case letters, digits, `-` and `.`";
+    checked(text, is_dns_subdomain(text), "object name", rule)
 }
 
 #[cfg(test)]

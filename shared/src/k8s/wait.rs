@@ -174,6 +174,11 @@ pub async fn wait_for_rollout(
     .await
 }
 
+/// A time as kubectl writes it in annotations (`restartedAt`): RFC 3339 in whole seconds, UTC.
+pub fn kube_time(now: jiff::Timestamp) -> String {
+    now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
 /// Restarts a Deployment's pods the way `kubectl rollout restart` does: a new
 /// `kubectl.kubernetes.io/restartedAt` annotation on the pod template. Returns the patched object.
 pub async fn restart_deployment(
@@ -184,7 +189,7 @@ pub async fn restart_deployment(
     dry_run: bool,
 ) -> Result<DynamicObject, Error> {
     let kind = Kind::DEPLOYMENT;
-    let stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let stamp = kube_time(now);
     let patch = json!({"spec": {"template": {"metadata": {"annotations": {"kubectl.kubernetes.io/restartedAt": stamp}}}}});
     tracing::debug!(namespace, name, "rollout restart");
     kind.api(kube, namespace)
