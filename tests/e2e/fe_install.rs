@@ -54,6 +54,8 @@ async fn installs_the_eight_objects_and_a_rerun_changes_nothing() {
     let again = ctx.run::<Fe>(&args).await;
     assert_code(&again, 0);
     assert_eq!(again.stdout.matches("unchanged").count(), 8, "{again}");
+    // The secret already holds the given pair: nothing is replaced, so nothing is backed up.
+    assert!(!again.stderr.contains("saved secret"), "{again}");
     let after: Vec<Value> = AZUREML_FE
         .iter()
         .map(|o| crate::common::fe_object(&ctx.kube, o, "default").unwrap()["metadata"]["resourceVersion"].clone())

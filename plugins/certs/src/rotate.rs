@@ -75,22 +75,6 @@ impl Report for RotateReport {
     }
 }
 
-/// Whether the secret already holds this pair: the same certificates and the same key, whatever
-/// their PEM layout or key encoding (PKCS#1, SEC1, PKCS#8).
-fn holds(secret: &DynamicObject, new: &Material) -> bool {
-    let Ok((current, _)) = Material::from_secret(secret) else {
-        return false;
-    };
-    let same_chain = matches!((tls::parse_chain(&current.cert), tls::parse_chain(&new.cert)), (Ok(a), Ok(b)) if a == b);
-    let public = |part| {
-        tls::parse_key(part)
-            .ok()
-            .and_then(|k| tls::public_key_der(&k).ok())
-    };
-    let same_key = matches!((public(&current.key), public(&new.key)), (Some(a), Some(b)) if a == b);
-    same_chain && same_key
-}
-
 /// The secret with both keys replaced; everything else, resourceVersion included, kept.
 fn with_pair(secret: &DynamicObject, keys: SecretKeys, new: &Material) -> DynamicObject {
     let mut replacement = secret.clone();
@@ -210,7 +194,7 @@ pub(crate) async fn run(ctx: &Context, args: &RotateArgs, out: &mut Printer) -> 
             .into());
         }
     }
-    if holds(&current, &new) {
+    if new.held_by(&current) {
         out.info(&format!(
             "secret `{namespace}/{name}` already holds this pair: no change"
         ));
@@ -330,7 +314,7 @@ async fn update(
             Err(e) if e.status_code() == Some(409) && attempt < ATTEMPTS => {
                 out.warn(&format!("the secret changed while rotating (attempt {attempt} of {ATTEMPTS}): reading it again"));
                 current = source::read_secret(kube, &args.secret.secret).await?;
-                if holds(&current, new) {
+                if new.held_by(&current) {
                     out.info("it now holds the new pair already: no change");
                     return Ok((false, backups));
                 }

@@ -9,6 +9,7 @@ use aml_core::Error;
 use aml_core::cli::{DryRun, OutputFormat, Printer, Report, Table};
 use aml_core::k8s::install::{self, InstallSpec, MANAGED_BY, MANAGED_BY_LABEL, RouterScale};
 use aml_core::k8s::{self, AZUREML_FE, FeObject, Kube, backup};
+use aml_core::tls::{Material, Part};
 use anyhow::Context as _;
 use kube::api::DynamicObject;
 use serde::Serialize;
@@ -116,7 +117,21 @@ pub(crate) async fn run(kube: &Kube, plan: &InstallPlan, out: &mut Printer) -> a
         .filter(|d| ours(d) && !purpose_changed)
         .map(|d| RouterScale::of(&d.data));
     let mut backups = Vec::new();
-    let replaced = plan.tls.is_some() || !foreign.is_empty();
+    // A secret that already holds the given pair is not replaced: no backup for a re-run.
+    let given = plan.tls.as_ref().map(|(cert, key)| Material {
+        cert: Part {
+            what: "--cert".into(),
+            bytes: cert.as_bytes().to_vec(),
+        },
+        key: Part {
+            what: "--key".into(),
+            bytes: key.as_bytes().to_vec(),
+        },
+    });
+    let new_pair = given
+        .as_ref()
+        .is_some_and(|pair| secret.is_none_or(|s| !pair.held_by(s)));
+    let replaced = new_pair || !foreign.is_empty();
     if let (Some(secret), DryRun::None, true) = (secret, plan.dry_run, replaced) {
         let path = backup::save(&plan.backup_dir, secret, jiff::Timestamp::now())
             .context("refusing to install: the TLS secret could not be backed up")?;

@@ -70,6 +70,22 @@ fn checked(what: String, bytes: Vec<u8>) -> Result<Part, Error> {
 }
 
 impl Material {
+    /// Whether `secret` already holds this pair: the same certificate chain and the same key,
+    /// compared by its public half (so SEC1 and PKCS#8 spellings of one key match).
+    pub fn held_by(&self, secret: &DynamicObject) -> bool {
+        let Ok((current, _)) = Self::from_secret(secret) else {
+            return false;
+        };
+        let chain = |m: &Self| super::parse_chain(&m.cert).ok();
+        let public = |m: &Self| {
+            super::parse_key(&m.key)
+                .ok()
+                .and_then(|k| super::public_key_der(&k).ok())
+        };
+        chain(&current).is_some_and(|c| chain(self) == Some(c))
+            && public(&current).is_some_and(|k| public(self) == Some(k))
+    }
+
     /// The pair in a Secret: `cert.pem`/`key.pem`, or `tls.crt`/`tls.key` for `kubernetes.io/tls`
     /// secrets (or when only those are present).
     pub fn from_secret(secret: &DynamicObject) -> Result<(Self, SecretKeys), Error> {
