@@ -2,7 +2,7 @@
 
 use tokio::sync::OnceCell;
 
-use crate::arm::{ArmOptions, Azure, AzureFlags, CredentialKind};
+use crate::arm::{ArmOptions, Azure, AzureFlags, CredentialKind, Deadline};
 use crate::cli::{AzureArgs, CredentialArg, KubeArgs};
 use crate::k8s::{self, Kube};
 use crate::{Env, Result};
@@ -16,6 +16,7 @@ pub struct Context {
     credential: Option<CredentialKind>,
     env: Env,
     azure: OnceCell<Azure>,
+    deadline: Option<Deadline>,
 }
 
 impl Context {
@@ -23,6 +24,8 @@ impl Context {
     pub fn new(kube: Option<&KubeArgs>, azure: Option<&AzureArgs>, env: &Env) -> Self {
         let kube_options = k8s::ClientOptions::from_args(&kube.cloned().unwrap_or_default(), env);
         let azure = azure.cloned().unwrap_or_default();
+        // --timeout counts from the start of the command (zero: a command without Azure flags).
+        let deadline = (!azure.timeout.is_zero()).then(|| Deadline::after(azure.timeout));
         let azure_flags = AzureFlags {
             cloud: azure.cloud,
             subscription: azure.subscription,
@@ -42,6 +45,7 @@ impl Context {
             credential,
             env: env.clone(),
             azure: OnceCell::new(),
+            deadline,
         }
     }
 
@@ -102,6 +106,7 @@ impl Context {
                 if let Some(timeout) = self.kube_options.request_timeout {
                     options.request_timeout = timeout;
                 }
+                options.deadline = self.deadline;
                 if let Some(interval) = self.env.poll_interval {
                     options.poll_interval = interval;
                 }
@@ -109,6 +114,11 @@ impl Context {
                     .map_err(|e| crate::Error::Arm(Box::new(e)))
             })
             .await
+    }
+
+    /// The whole command's limit (`--timeout`), on commands that call Azure.
+    pub fn deadline(&self) -> Option<Deadline> {
+        self.deadline
     }
 
     /// The environment snapshot this invocation started with.

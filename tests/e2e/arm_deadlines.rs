@@ -77,3 +77,114 @@ async fn a_credential_that_never_answers_is_exit_5_naming_it() {
     }
     assert!(!alive(), "az (pid {pid}) outlived the command");
 }
+
+/// `--timeout` bounds the whole command whatever ARM does: with the default 100 s
+/// `--request-timeout`, a request that never answers ends at `--timeout`, naming the request and
+/// the flag that ran out, on every Azure verb.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_timeout_bounds_every_azure_verb_whatever_the_server_does() {
+    let ctx = ctx();
+    ctx.arm()
+        .hang("GET", "/computes", 100, Stall::BeforeHeaders);
+    ctx.arm()
+        .hang("GET", "/onlineendpoints", 100, Stall::MidBody);
+    let cases: [(&str, &[&str]); 4] = [
+        ("attach list", &["list", "--timeout", "1s"]),
+        ("attach show", &["show", "aks-prod", "--timeout", "1s"]),
+        ("deploy list", &["list", "--timeout", "1s"]),
+        ("deploy show", &["show", "svc", "--timeout", "1s"]),
+    ];
+    for (what, args) in cases {
+        let started = std::time::Instant::now();
+        let out = if what.starts_with("attach") {
+            ctx.run::<Attach>(args).await
+        } else {
+            ctx.run::<Deploy>(args).await
+        };
+        assert_code(&out, 5);
+        assert!(
+            out.stderr.contains("--timeout (1s) ran out") && out.stderr.contains("GET http://"),
+            "{what}: {out}"
+        );
+        assert!(
+            out.stderr.contains("hint: raise --timeout"),
+            "{what}: {out}"
+        );
+        // The alternative is the 100 s request timeout, four times over.
+        assert!(
+            started.elapsed().as_secs() < 20,
+            "{what} took {:?}",
+            started.elapsed()
+        );
+    }
+}
+
+/// A throttled request whose `Retry-After` would pass `--timeout` stops at once, saying what ARM
+/// answered; one throttled on every try ends with the throttling hint (exit 1).
+#[tokio::test]
+async fn throttling_ends_with_what_azure_answered() {
+    let ctx = ctx();
+    ctx.arm().throttle("GET", "/computes", 1, 30);
+    let out = ctx.run::<Attach>(&["list", "--timeout", "5s"]).await;
+    assert_code(&out, 5);
+    assert!(
+        out.stderr
+            .contains("--timeout (5s) ran out (the last answer was HTTP 429)"),
+        "{out}"
+    );
+    ctx.arm().throttle("GET", "/computes", 4, 0);
+    let out = ctx.run::<Attach>(&["list"]).await;
+    assert_code(&out, 1);
+    assert!(
+        out.stderr.contains("TooManyRequests")
+            && out
+                .stderr
+                .contains("hint: Azure Resource Manager throttled every try"),
+        "{out}"
+    );
+    assert_eq!(
+        ctx.run::<Attach>(&["list"]).await.code,
+        0,
+        "it passes once ARM lets it"
+    );
+}
+
+/// Checking on an operation that keeps failing ends with the operation's URL (it may still
+/// finish): the operation outlasting `--timeout` is `attach_arm`'s test.
+#[tokio::test]
+async fn a_poll_that_keeps_failing_names_the_operation() {
+    let ctx = ctx();
+    ctx.arm().throttle("GET", "computeOperationsStatus", 4, 0);
+    let out = ctx
+        .run::<Attach>(&["aks", "aks-prod", "--cluster", "aks1"])
+        .await;
+    assert_code(&out, 1);
+    assert!(
+        out.stderr.contains("checking on the operation failed"),
+        "{out}"
+    );
+    assert!(
+        out.stderr
+            .contains("hint: the operation may still be running: check it with `curl")
+            && out.stderr.contains("computeOperationsStatus"),
+        "{out}"
+    );
+}
+
+/// What no request deadline covers (here the API server, for the in-cluster checks) is ended by
+/// `--timeout` too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_timeout_ends_a_command_held_up_by_the_cluster() {
+    let ctx = crate::attach::in_cluster_ctx();
+    ctx.kube.hang_next("GET", "/*", 1000);
+    let out = ctx
+        .run::<Attach>(&["aks", "aks-prod", "--cluster", "aks1", "--timeout", "2s"])
+        .await;
+    assert_code(&out, 5);
+    assert!(
+        out.stderr
+            .contains("the command did not finish within --timeout (2s)"),
+        "{out}"
+    );
+    assert!(ctx.arm().writes().is_empty(), "nothing was sent: {out}");
+}

@@ -159,7 +159,10 @@ async fn a_slow_operation_times_out_with_exit_5_and_the_url_to_check() {
         .run::<Attach>(&["aks", "aks-prod", "--cluster", "aks1", "--timeout", "1s"])
         .await;
     assert_eq!(out.code, 5, "{out}");
-    assert!(out.stderr.contains("timed out after 1s"), "{out}");
+    assert!(
+        out.stderr.contains("not finished within --timeout (1s)"),
+        "{out}"
+    );
     assert!(
         out.stderr.contains("computeOperationsStatus"),
         "where to look later: {out}"

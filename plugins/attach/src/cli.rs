@@ -2,9 +2,8 @@
 //! attach/provisioning configurations.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
-use aml_core::cli::{AzureArgs, EXIT_CODES_HELP, KubeArgs, OutputArgs, parse_duration};
+use aml_core::cli::{AzureArgs, EXIT_CODES_HELP, KubeArgs, OutputArgs};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Azure ML computes backed by a Kubernetes cluster: attach, create, detach, list, show
@@ -126,9 +125,6 @@ pub(crate) struct WriteArgs {
     /// Return once Azure accepted the request; print the operation to check later
     #[arg(long)]
     pub no_wait: bool,
-    /// How long to wait for Azure to finish (e.g. 10m, 1h)
-    #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = parse_duration)]
-    pub timeout: Duration,
     /// Go on when a check fails (each failure is printed as a warning)
     #[arg(long)]
     pub skip_checks: bool,
@@ -140,7 +136,6 @@ impl WriteArgs {
         aml_core::arm::WriteMode {
             dry_run: self.dry_run,
             no_wait: self.no_wait,
-            timeout: self.timeout,
         }
     }
 }

@@ -2,10 +2,9 @@
 //! like the v1 CLI's), on top of the v2 online endpoint and deployment they drive.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use aml_core::arm::WriteMode;
-use aml_core::cli::{AzureArgs, EXIT_CODES_HELP, KubeArgs, OutputArgs, parse_duration};
+use aml_core::cli::{AzureArgs, EXIT_CODES_HELP, KubeArgs, OutputArgs};
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
 use crate::knobs::Knobs;
@@ -197,9 +196,6 @@ pub(crate) struct WriteArgs {
     /// Print the requests that would be sent and send none
     #[arg(long)]
     pub dry_run: bool,
-    /// How long to wait for each Azure operation (e.g. 20m)
-    #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = parse_duration)]
-    pub timeout: Duration,
 }
 
 impl WriteArgs {
@@ -208,7 +204,6 @@ impl WriteArgs {
         WriteMode {
             dry_run: self.dry_run,
             no_wait: false,
-            timeout: self.timeout,
         }
     }
 }

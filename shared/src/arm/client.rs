@@ -7,9 +7,9 @@ use std::time::Duration;
 use http::{HeaderMap, Method};
 use serde_json::Value;
 
-use super::error::{ArmFailure, ArmFailureError};
-use super::request::{ArmRequest, ArmResponse, request_id, retry_after};
-use super::{Error, Tokens};
+use super::error::ArmFailureError;
+use super::request::{ArmRequest, ArmResponse, failure_from, request_id, retry_after};
+use super::{Deadline, Error, Tokens};
 
 /// The most of one answer read: ARM's pages are a few MiB at most.
 pub const MAX_ANSWER_BYTES: usize = 32 * 1024 * 1024;
@@ -27,6 +27,8 @@ enum Failed {
     Transport(reqwest::Error),
     /// The body passed [`MAX_ANSWER_BYTES`].
     TooLarge,
+    /// `--timeout` ran out first.
+    OutOfTime,
 }
 
 /// Client tuning; tests shorten the delays.
@@ -42,6 +44,8 @@ pub struct ArmOptions {
     pub poll_interval: Duration,
     /// Limit for each request.
     pub request_timeout: Duration,
+    /// Limit for the whole command (`--timeout`): requests, back-off and polls end by it.
+    pub deadline: Option<Deadline>,
 }
 
 impl Default for ArmOptions {
@@ -52,6 +56,7 @@ impl Default for ArmOptions {
             max_delay: Duration::from_secs(60),
             poll_interval: Duration::from_secs(5),
             request_timeout: Duration::from_secs(100),
+            deadline: None,
         }
     }
 }
@@ -131,6 +136,26 @@ impl ArmClient {
         }
     }
 
+    /// `--timeout` ran out during `request`; `last` says what the last attempt got.
+    fn out_of_time(&self, request: &ArmRequest, last: Option<String>) -> Error {
+        Error::CommandTimeout {
+            method: request.method.to_string(),
+            url: request.url.clone(),
+            after: self.options.deadline.map(|d| d.limit).unwrap_or_default(),
+            last,
+        }
+    }
+
+    /// One exchange within what is left of `--timeout`.
+    async fn once_in_time(&self, request: &ArmRequest) -> Result<Answer, Failed> {
+        match self.options.deadline {
+            None => self.once(request).await,
+            Some(deadline) => tokio::time::timeout(deadline.remaining(), self.once(request))
+                .await
+                .unwrap_or(Err(Failed::OutOfTime)),
+        }
+    }
+
     /// The client's tuning.
     pub fn options(&self) -> &ArmOptions {
         &self.options
@@ -186,20 +211,31 @@ impl ArmClient {
                 url: request.url.clone(),
             });
         }
-        // The token first, within the same deadline as a request (az may wait for a login).
+        // The token first, within the same deadline as a request (az may wait for a login), and
+        // within what is left of the command's.
         let after = self.options.request_timeout;
-        tokio::time::timeout(after, self.tokens.bearer())
-            .await
-            .map_err(|_| Error::TokenTimeout {
-                kind: self.tokens.kind().label(),
-                after,
-            })??;
+        let left = self.options.deadline.map_or(after, |d| d.remaining());
+        match tokio::time::timeout(after.min(left), self.tokens.bearer()).await {
+            Ok(token) => token.map(drop)?,
+            Err(_) if left < after => return Err(self.out_of_time(request, None)),
+            Err(_) => {
+                return Err(Error::TokenTimeout {
+                    kind: self.tokens.kind().label(),
+                    after,
+                });
+            }
+        }
         let mut delay = self.options.backoff;
         for attempt in 0..=self.options.retries {
             let last = attempt == self.options.retries;
-            let outcome = self.once(request).await;
+            let outcome = self.once_in_time(request).await;
+            let got = match &outcome {
+                Ok(answer) => format!("the last answer was HTTP {}", answer.status),
+                Err(_) => "the last attempt got no answer".to_string(),
+            };
             let wait = match outcome {
                 Err(Failed::TooLarge) => return Err(too_large(request)),
+                Err(Failed::OutOfTime) => return Err(self.out_of_time(request, None)),
                 Err(Failed::Transport(source))
                     if last || !(source.is_timeout() || source.is_connect()) =>
                 {
@@ -233,6 +269,14 @@ impl ArmClient {
                 return Ok(existing);
             }
             let pause = wait.unwrap_or(delay).min(self.options.max_delay);
+            if self
+                .options
+                .deadline
+                .is_some_and(|d| d.passes_within(pause))
+            {
+                // Waiting to retry would pass --timeout: stop now and say what Azure answered.
+                return Err(self.out_of_time(request, Some(got)));
+            }
             tokio::time::sleep(pause).await;
             delay = (delay * 2).min(self.options.max_delay);
         }
@@ -241,9 +285,10 @@ impl ArmClient {
 
     /// One attempt, no retries, 404 and the like returned as errors.
     async fn send_quietly(&self, request: &ArmRequest) -> Result<ArmResponse, Error> {
-        match self.once(request).await {
+        match self.once_in_time(request).await {
             Ok(answer) => self.answer(request, answer.status, answer.headers, &answer.text),
             Err(Failed::TooLarge) => Err(too_large(request)),
+            Err(Failed::OutOfTime) => Err(self.out_of_time(request, None)),
             Err(Failed::Transport(source)) => Err(self.transport(request, source)),
         }
     }
@@ -311,44 +356,6 @@ impl ArmClient {
     }
 }
 
-/// Reads an ARM error body (`{"error": {…}}`, or the older `{"error": {"error": {…}}}`).
-pub(super) fn failure_from(
-    body: &Value,
-    status: u16,
-    method: &str,
-    url: &str,
-    request_id: Option<String>,
-) -> ArmFailure {
-    let mut error = &body["error"];
-    if error.get("error").is_some() {
-        error = &error["error"];
-    }
-    let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
-    let details = error["details"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|d| match (text(&d["code"]), text(&d["message"])) {
-            (code, message) if code.is_empty() => message,
-            (code, message) => format!("{code}: {message}"),
-        })
-        .collect();
-    let message = match (&error["message"], body) {
-        (Value::String(m), _) => m.clone(),
-        (_, Value::String(raw)) => raw.chars().take(300).collect(),
-        _ => String::new(),
-    };
-    ArmFailure {
-        method: method.into(),
-        url: url.into(),
-        status,
-        code: text(&error["code"]),
-        message,
-        details,
-        request_id,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -379,17 +386,5 @@ mod tests {
         assert_eq!(id.len(), 36);
         assert_eq!(&id[14..15], "4");
         assert_ne!(id, request_id());
-    }
-
-    #[test]
-    fn error_bodies_old_and_new_are_read() {
-        let body = serde_json::json!({"error": {"code": "ValidationError", "message": "bad", "details": [{"code": "X", "message": "y"}]}});
-        let f = failure_from(&body, 400, "PUT", "u", None);
-        assert_eq!(
-            (f.code.as_str(), f.message.as_str(), f.details.as_slice()),
-            ("ValidationError", "bad", &["X: y".to_string()][..])
-        );
-        let old = serde_json::json!({"error": {"error": {"code": "Old", "message": "nested"}}});
-        assert_eq!(failure_from(&old, 400, "GET", "u", None).code, "Old");
     }
 }

@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use crate::cli::ExitCode;
 
+use super::hints::{arm_hint, check_later};
+
 /// An ARM error answer, decoded from `{"error": {"code", "message", "details": […]}}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ArmFailure {
@@ -128,8 +130,31 @@ pub enum Error {
         /// The limit.
         after: Duration,
     },
-    /// A long-running operation did not finish in time.
-    #[error("timed out after {}s waiting for {what}", after.as_secs())]
+    /// `--timeout`, the whole command's limit, ran out during a request or before its retry.
+    #[error("{method} {url}: --timeout ({}s) ran out{}", after.as_secs_f64(), last.as_ref().map(|l| format!(" ({l})")).unwrap_or_default())]
+    CommandTimeout {
+        /// Method.
+        method: String,
+        /// URL.
+        url: String,
+        /// The limit.
+        after: Duration,
+        /// What the last attempt got, when there was one to retry.
+        last: Option<String>,
+    },
+    /// Checking on a long-running operation kept failing; the operation may still be running.
+    #[error("{what}: checking on the operation failed")]
+    PollFailed {
+        /// What it was.
+        what: String,
+        /// The operation's URL.
+        operation: String,
+        /// Why the check failed.
+        #[source]
+        source: Box<Error>,
+    },
+    /// A long-running operation did not finish within `--timeout`.
+    #[error("{what}: not finished within --timeout ({}s)", after.as_secs_f64())]
     Timeout {
         /// What it was.
         what: String,
@@ -188,6 +213,7 @@ impl Error {
     pub fn status(&self) -> Option<u16> {
         match self {
             Self::Arm { failure } => Some(failure.0.status),
+            Self::PollFailed { source, .. } => source.status(),
             _ => None,
         }
     }
@@ -208,9 +234,11 @@ impl Error {
                 _ => ExitCode::FAILURE,
             },
             Self::Transport { source, .. } if source.is_timeout() => ExitCode::TIMEOUT,
-            Self::Timeout { .. } | Self::RequestTimeout { .. } | Self::TokenTimeout { .. } => {
-                ExitCode::TIMEOUT
-            }
+            Self::Timeout { .. }
+            | Self::RequestTimeout { .. }
+            | Self::TokenTimeout { .. }
+            | Self::CommandTimeout { .. } => ExitCode::TIMEOUT,
+            Self::PollFailed { source, .. } => source.exit_code(),
             _ => ExitCode::FAILURE,
         }
     }
@@ -235,8 +263,10 @@ impl Error {
             Self::TokenTimeout { .. } => Some("run `az account get-access-token` by hand to see what it waits for (a login?), or raise --request-timeout".into()),
             Self::RequestTimeout { .. } => Some("raise --request-timeout, or check the network path to Azure Resource Manager".into()),
             Self::TooLarge { .. } => Some("is --cloud's Resource Manager endpoint the right one? ARM answers are a few MiB at most".into()),
+            Self::CommandTimeout { .. } => Some("raise --timeout (the whole command's limit); --request-timeout bounds each request".into()),
+            Self::PollFailed { operation, .. } => Some(format!("the operation may still be running: {}, then run the command again", check_later(operation))),
             Self::Timeout { operation, .. } => Some(match operation {
-                Some(url) => format!("it may still finish: check later with `curl -H \"Authorization: Bearer $(az account get-access-token --query accessToken -o tsv)\" '{url}'`, or raise --timeout"),
+                Some(url) => format!("it may still finish: {}, or raise --timeout", check_later(url)),
                 None => "raise --timeout".into(),
             }),
             Self::BadResponse { .. } => None,
@@ -244,135 +274,9 @@ impl Error {
     }
 }
 
-fn arm_hint(f: &ArmFailure) -> Option<String> {
-    let all = format!("{} {}", f.message, f.details.join(" ")).to_ascii_lowercase();
-    let online = f.url.contains("/onlineEndpoints");
-    if online && (f.code == "AuthorizationFailed" || f.status == 403) {
-        return Some(
-            "deploying needs write access to the workspace's online endpoints, for example the AzureML Data \
-             Scientist or Contributor role on the workspace"
-                .into(),
-        );
-    }
-    if online && f.status == 409 {
-        return Some(
-            "another operation on this service is still running: wait for it (`kubectl aml deploy show SERVICE` \
-             shows its state), then run the command again"
-                .into(),
-        );
-    }
-    if f.code == "AuthorizationFailed" || f.status == 403 {
-        return Some(
-            "attaching needs Owner or Contributor on the cluster's resource group and the Azure Kubernetes Service \
-             Cluster Admin role on the cluster; a Kubernetes compute whose workspace uses a user-assigned identity also \
-             needs that identity to have Reader, Kubernetes Extension Contributor and Azure Kubernetes Service Cluster \
-             Admin on the cluster"
-                .into(),
-        );
-    }
-    if all.contains("load balancers should not have public ip addresses") {
-        return Some("a policy forbids public IPs: use an internal load balancer (--load-balancer-type InternalLoadBalancer --load-balancer-subnet SUBNET)".into());
-    }
-    if f.status == 409 && f.method == "PUT" && f.url.contains("/computes/") {
-        return Some("creating a compute is not idempotent: this name exists; detach it first (`kubectl aml attach detach NAME`) or pick another name".into());
-    }
-    if all.contains("kubernetes version")
-        || f.code.to_ascii_lowercase().contains("kubernetesversion")
-    {
-        return Some("`kubectl aml attach versions --location REGION` lists the versions Azure supports there".into());
-    }
-    if f.status == 401 {
-        return Some("your token was refused: sign in again with `az login`".into());
-    }
-    if f.status == 404 {
-        return Some("check the names and the subscription (--subscription, -g, -w)".into());
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn failure(status: u16, code: &str, message: &str, method: &str, url: &str) -> Error {
-        let f = ArmFailure {
-            method: method.into(),
-            url: url.into(),
-            status,
-            code: code.into(),
-            message: message.into(),
-            details: vec![],
-            request_id: None,
-        };
-        Error::Arm {
-            failure: Box::new(ArmFailureError(f)),
-        }
-    }
-
-    #[test]
-    fn known_arm_errors_get_their_hints_and_codes() {
-        let e = failure(
-            403,
-            "AuthorizationFailed",
-            "The client does not have authorization",
-            "PUT",
-            "/x",
-        );
-        assert_eq!(e.exit_code(), ExitCode::AUTH);
-        assert!(
-            e.hint()
-                .unwrap()
-                .contains("Azure Kubernetes Service Cluster Admin")
-        );
-        let e = failure(
-            400,
-            "RequestDisallowedByPolicy",
-            "Load Balancers should not have public IP addresses",
-            "PUT",
-            "/x",
-        );
-        assert!(
-            e.hint()
-                .unwrap()
-                .contains("--load-balancer-type InternalLoadBalancer")
-        );
-        let e = failure(
-            409,
-            "Conflict",
-            "Compute with name aks1 already exists",
-            "PUT",
-            "/ws/computes/aks1",
-        );
-        assert!(e.hint().unwrap().contains("not idempotent"));
-        let e = failure(
-            400,
-            "BadRequest",
-            "Kubernetes version 1.20.0 is not supported. Supported versions: 1.28, 1.29",
-            "PUT",
-            "/x",
-        );
-        assert!(e.hint().unwrap().contains("attach versions"));
-        let e = failure(
-            403,
-            "AuthorizationFailed",
-            "no",
-            "PUT",
-            "/ws/onlineEndpoints/svc",
-        );
-        assert!(e.hint().unwrap().contains("AzureML Data Scientist"));
-        let e = failure(
-            409,
-            "Conflict",
-            "busy",
-            "PUT",
-            "/ws/onlineEndpoints/svc/deployments/blue",
-        );
-        assert!(e.hint().unwrap().contains("wait for it"));
-        assert_eq!(
-            failure(404, "ResourceNotFound", "", "GET", "/x").exit_code(),
-            ExitCode::NOT_FOUND
-        );
-    }
 
     #[test]
     fn failures_render_as_code_and_message() {

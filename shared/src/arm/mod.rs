@@ -3,7 +3,9 @@
 
 mod client;
 mod credential;
+mod deadline;
 mod error;
+mod hints;
 mod id;
 mod iso;
 mod poller;
@@ -14,6 +16,7 @@ pub mod workspace;
 
 pub use client::{ArmClient, ArmOptions};
 pub use credential::{CredentialKind, Tokens};
+pub use deadline::Deadline;
 pub use error::{ArmFailure, ArmFailureError, Error};
 pub use id::{IdError, ResourceId};
 pub use iso::parse_iso_ms;

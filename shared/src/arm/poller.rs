@@ -1,15 +1,14 @@
 //! One poller for ARM's long-running operations: `Azure-AsyncOperation` (status body), then
 //! `Location` (202 until done), then the resource's own `provisioningState`; `Retry-After` between
-//! polls, terminal states compared case-insensitively, an overall timeout, progress for a terminal.
-
-use std::time::Duration;
+//! polls, terminal states compared case-insensitively, the command's `--timeout`, progress for a
+//! terminal.
 
 use http::Method;
 use serde_json::Value;
 use tokio::time::Instant;
 
-use super::client::failure_from;
 use super::error::ArmFailureError;
+use super::request::failure_from;
 use super::{ArmClient, ArmRequest, ArmResponse, Error};
 
 /// An operation still running, to check on later (`--no-wait`).
@@ -46,44 +45,61 @@ fn terminal(status: &str) -> Option<bool> {
     }
 }
 
-/// Waits for the operation `request` started with `first`, at most `timeout`, and returns the final
-/// answer: for PUT and PATCH the resource itself, otherwise the operation's last answer.
-/// `progress` gets a short status line on each poll.
+/// Waits for the operation `request` started with `first`, within the client's `--timeout`, and
+/// returns the final answer: for PUT and PATCH the resource itself, otherwise the operation's last
+/// answer. `progress` gets a short status line on each poll. Running out of time, or polls that keep
+/// failing, end in an error carrying the operation's URL (it may still finish).
 pub async fn wait(
     client: &ArmClient,
     request: &ArmRequest,
     first: ArmResponse,
     what: &str,
-    timeout: Duration,
     progress: &mut dyn FnMut(&str),
 ) -> Result<ArmResponse, Error> {
     let started = Instant::now();
-    let deadline = started + timeout;
+    let deadline = client.options().deadline;
     let operation = pending(&first);
     let creates = matches!(request.method, Method::PUT | Method::PATCH);
     if operation.is_none() && !(creates && first.status == 201) {
         return Ok(first);
     }
-    let timed_out = |url: Option<String>| Error::Timeout {
+    let url = operation.as_ref().map(|o| o.url.clone());
+    let timed_out = || Error::Timeout {
         what: what.to_string(),
-        after: timeout,
-        operation: url,
+        after: deadline.map(|d| d.limit).unwrap_or_default(),
+        operation: url.clone(),
+    };
+    // A check that fails: out of time is a timeout; anything else says the operation's URL.
+    let check_failed = |e: Error| match e {
+        Error::CommandTimeout { .. } => timed_out(),
+        e => match &url {
+            Some(operation) => Error::PollFailed {
+                what: what.to_string(),
+                operation: operation.clone(),
+                source: Box::new(e),
+            },
+            None => e,
+        },
     };
     let mut delay = first
         .retry_after()
         .unwrap_or(client.options().poll_interval);
     loop {
-        if Instant::now() + delay.min(client.options().max_delay) > deadline {
-            return Err(timed_out(operation.as_ref().map(|o| o.url.clone())));
+        let pause = delay.min(client.options().max_delay);
+        if deadline.is_some_and(|d| d.passes_within(pause)) {
+            return Err(timed_out());
         }
-        tokio::time::sleep(delay.min(client.options().max_delay)).await;
+        tokio::time::sleep(pause).await;
         let elapsed = started.elapsed().as_secs();
         let done = match &operation {
             Some(Pending {
                 header: "Azure-AsyncOperation",
                 url,
             }) => {
-                let answer = client.send(&ArmRequest::get(url.clone())).await?;
+                let answer = client
+                    .send(&ArmRequest::get(url.clone()))
+                    .await
+                    .map_err(check_failed)?;
                 let status = answer.body["status"]
                     .as_str()
                     .unwrap_or("InProgress")
@@ -114,7 +130,10 @@ pub async fn wait(
                 }
             }
             Some(Pending { url, .. }) => {
-                let answer = client.send(&ArmRequest::get(url.clone())).await?;
+                let answer = client
+                    .send(&ArmRequest::get(url.clone()))
+                    .await
+                    .map_err(check_failed)?;
                 progress(&format!(
                     "{what}: {} ({elapsed}s)",
                     if answer.status == 202 {
@@ -130,7 +149,10 @@ pub async fn wait(
             }
             None => {
                 // No operation to poll: the resource's provisioningState tells.
-                let answer = client.send(&ArmRequest::get(request.url.clone())).await?;
+                let answer = client
+                    .send(&ArmRequest::get(request.url.clone()))
+                    .await
+                    .map_err(check_failed)?;
                 let state = answer
                     .body
                     .pointer("/properties/provisioningState")
@@ -153,7 +175,10 @@ pub async fn wait(
         };
         if let Some(answer) = done {
             return if creates {
-                client.send(&ArmRequest::get(request.url.clone())).await
+                client
+                    .send(&ArmRequest::get(request.url.clone()))
+                    .await
+                    .map_err(check_failed)
             } else {
                 Ok(answer)
             };

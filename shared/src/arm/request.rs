@@ -6,6 +6,8 @@ use std::time::Duration;
 use http::{HeaderMap, Method};
 use serde_json::Value;
 
+use super::error::ArmFailure;
+
 /// A request to send (or, with `--dry-run`, to print).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ArmRequest {
@@ -127,4 +129,59 @@ pub(super) fn request_id() -> String {
         &hex[16..20],
         &hex[20..32]
     )
+}
+
+/// Reads an ARM error body (`{"error": {…}}`, or the older `{"error": {"error": {…}}}`).
+pub(super) fn failure_from(
+    body: &Value,
+    status: u16,
+    method: &str,
+    url: &str,
+    request_id: Option<String>,
+) -> ArmFailure {
+    let mut error = &body["error"];
+    if error.get("error").is_some() {
+        error = &error["error"];
+    }
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    let details = error["details"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|d| match (text(&d["code"]), text(&d["message"])) {
+            (code, message) if code.is_empty() => message,
+            (code, message) => format!("{code}: {message}"),
+        })
+        .collect();
+    let message = match (&error["message"], body) {
+        (Value::String(m), _) => m.clone(),
+        (_, Value::String(raw)) => raw.chars().take(300).collect(),
+        _ => String::new(),
+    };
+    ArmFailure {
+        method: method.into(),
+        url: url.into(),
+        status,
+        code: text(&error["code"]),
+        message,
+        details,
+        request_id,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_bodies_old_and_new_are_read() {
+        let body = serde_json::json!({"error": {"code": "ValidationError", "message": "bad", "details": [{"code": "X", "message": "y"}]}});
+        let f = failure_from(&body, 400, "PUT", "u", None);
+        assert_eq!(
+            (f.code.as_str(), f.message.as_str(), f.details.as_slice()),
+            ("ValidationError", "bad", &["X: y".to_string()][..])
+        );
+        let old = serde_json::json!({"error": {"error": {"code": "Old", "message": "nested"}}});
+        assert_eq!(failure_from(&old, 400, "GET", "u", None).code, "Old");
+    }
 }

@@ -1,8 +1,6 @@
 //! Sending one write like `az` does: print it instead with `--dry-run` (secrets redacted), return
-//! the operation with `--no-wait`, else poll it to the end within a timeout (a progress line on a
+//! the operation with `--no-wait`, else poll it to the end within `--timeout` (a progress line on a
 //! terminal).
-
-use std::time::Duration;
 
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -18,8 +16,6 @@ pub struct WriteMode {
     pub dry_run: bool,
     /// Return once accepted.
     pub no_wait: bool,
-    /// Limit for the operation.
-    pub timeout: Duration,
 }
 
 /// How a write ended.
@@ -127,15 +123,7 @@ pub async fn submit(
         return Ok(Sent::Accepted(operation));
     }
     let mut progress = |line: &str| out.progress(line);
-    let done = wait(
-        &azure.client,
-        &request,
-        first,
-        what,
-        mode.timeout,
-        &mut progress,
-    )
-    .await?;
+    let done = wait(&azure.client, &request, first, what, &mut progress).await?;
     Ok(Sent::Done(done))
 }
 

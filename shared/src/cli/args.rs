@@ -57,6 +57,10 @@ pub struct AzureArgs {
     /// Use this credential instead of the chain (environment, managed identity, Azure CLI)
     #[arg(long, value_enum, value_name = "KIND", global = true)]
     pub credential: Option<CredentialArg>,
+
+    /// Time limit for the whole command, Azure's long-running operations included (e.g. 10m, 1h)
+    #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = positive_duration, global = true)]
+    pub timeout: Duration,
 }
 
 /// `--credential` values.
@@ -134,6 +138,16 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     }
     let parsed: jiff::SignedDuration = text.parse().map_err(|_| error())?;
     Duration::try_from(parsed).map_err(|_| error())
+}
+
+/// A duration flag that must be more than zero (`--timeout`).
+pub fn positive_duration(text: &str) -> Result<Duration, String> {
+    match parse_duration(text)? {
+        d if d.is_zero() => {
+            Err("it must be greater than 0: use a duration such as 30s or 10m".into())
+        }
+        d => Ok(d),
+    }
 }
 
 #[cfg(test)]

@@ -12,7 +12,9 @@ mod table;
 use std::ffi::OsString;
 use std::future::Future;
 
-pub use args::{AzureArgs, CredentialArg, DryRun, KubeArgs, OutputArgs, parse_duration};
+pub use args::{
+    AzureArgs, CredentialArg, DryRun, KubeArgs, OutputArgs, parse_duration, positive_duration,
+};
 pub use exit::{EXIT_CODES_HELP, ExitCode};
 pub use output::{OutputFormat, Printer, Report, plural};
 pub use table::{Table, human_age};
@@ -108,12 +110,39 @@ pub async fn execute<C: Command>(cli: C, env: &Env, printer: &mut Printer) -> Ex
     printer.format = cli.shared().output.output;
     let shared = cli.shared();
     let ctx = Context::new(shared.kube, shared.azure, env);
-    let code = match cli.run(&ctx, printer).await {
+    let deadline = ctx.deadline();
+    let run = cli.run(&ctx, printer);
+    let outcome = match deadline {
+        None => run.await,
+        // The backstop for what no request deadline covers: the Azure client stops at the
+        // deadline itself (saying which request), so this fires a little later.
+        Some(d) => tokio::time::timeout_at(d.at + BACKSTOP_GRACE, run)
+            .await
+            .unwrap_or_else(|_| Err(out_of_time(d.limit).into())),
+    };
+    let code = match outcome {
         Ok(()) => ExitCode::OK,
         Err(e) => report(&e, printer),
     };
     let _ = printer.flush();
     code
+}
+
+/// How long after `--timeout` the backstop ends a command that something else held up.
+const BACKSTOP_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
+
+fn out_of_time(limit: std::time::Duration) -> crate::Error {
+    crate::Error::FailedAs {
+        message: format!(
+            "the command did not finish within --timeout ({}s)",
+            limit.as_secs_f64()
+        ),
+        hint: Some(
+            "something it waited on did not answer: raise --timeout, or set --request-timeout to learn which request hung"
+                .into(),
+        ),
+        code: ExitCode::TIMEOUT,
+    }
 }
 
 /// Prints an error chain as `error:` / `caused by:` / `hint:` and chooses the exit code.
