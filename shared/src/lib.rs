@@ -14,6 +14,7 @@ pub mod files;
 pub mod k8s;
 #[cfg(test)]
 mod proptests;
+pub mod redact;
 pub mod router;
 pub mod tls;
 

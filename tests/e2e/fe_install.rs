@@ -96,7 +96,7 @@ async fn dry_run_client_prints_manifests_the_real_kubectl_applies_and_sends_noth
     );
     assert!(
         !out.stdout.contains("PRIVATE KEY"),
-        "the key needs --show-secret"
+        "the key needs --show-secrets"
     );
     assert!(
         out.stdout
@@ -105,7 +105,7 @@ async fn dry_run_client_prints_manifests_the_real_kubectl_applies_and_sends_noth
     );
 
     let mut shown = args.clone();
-    shown.push("--show-secret");
+    shown.push("--show-secrets");
     let manifests = ctx.run::<Fe>(&shown).await;
     assert_code(&manifests, 0);
     assert!(manifests.stdout.contains("PRIVATE KEY"));

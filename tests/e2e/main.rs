@@ -77,3 +77,4 @@ mod sandbox_program;
 mod sandbox_replicas;
 mod scale;
 mod scale_limits;
+mod secrets_output;

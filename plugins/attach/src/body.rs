@@ -207,7 +207,7 @@ mod tests {
             "/subscriptions/s/resourceGroups/g/providers/Microsoft.ContainerService/managedClusters/a",
             &fe(custom),
         );
-        let shown = aml_core::arm::redacted(&body).to_string();
+        let shown = aml_core::redact::redacted(&body).to_string();
         assert!(!shown.contains("BEGIN PRIVATE KEY"), "{shown}");
         assert!(shown.contains("CERT") && body.to_string().contains("BEGIN PRIVATE KEY"));
     }

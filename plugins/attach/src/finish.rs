@@ -66,6 +66,7 @@ pub(crate) async fn created(
         "compute `{name}` is ready in workspace `{}`",
         ws.id.name()
     ));
-    out.report(&OneCompute(compute))?;
+    // The answer to an attach with a custom certificate holds its private key.
+    out.report(&OneCompute(aml_core::redact::redacted(&compute)))?;
     Ok(())
 }

@@ -144,7 +144,7 @@ fn shown(compute: Value, secrets: bool) -> Value {
     if secrets {
         compute
     } else {
-        aml_core::arm::redacted(&compute)
+        aml_core::redact::redacted(&compute)
     }
 }
 

@@ -16,7 +16,10 @@ pub(crate) struct Services(pub Vec<Value>);
 
 /// A service as `{endpoint, deployments}`.
 pub(crate) fn view(service: &Service) -> Value {
-    json!({"endpoint": service.endpoint, "deployments": service.deployments})
+    // Endpoint keys live behind `deploy keys --show-secrets`; one ARM returned inline is not shown.
+    aml_core::redact::redacted(
+        &json!({"endpoint": service.endpoint, "deployments": service.deployments}),
+    )
 }
 
 fn text(v: &Value) -> String {

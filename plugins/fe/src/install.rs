@@ -280,7 +280,7 @@ fn print_manifests(
     if !plan.show_secret {
         for m in manifests.iter_mut().filter(|m| m["kind"] == "Secret") {
             m["stringData"]["key.pem"] =
-                json!("<left out: add --show-secret to print the private key>");
+                json!("<left out: add --show-secrets to print the private key>");
         }
     }
     match out.format {

@@ -81,7 +81,8 @@ pub(crate) struct InstallArgs {
     dry_run: DryRun,
 
     /// With --dry-run=client, print the TLS Secret's private key too (left out otherwise)
-    #[arg(long)]
+    // Named like every other verb's; the singular stays as an alias for scripts written before.
+    #[arg(long = "show-secrets", alias = "show-secret")]
     show_secret: bool,
 
     /// Take over with --force without asking
@@ -146,7 +147,7 @@ impl InstallArgs {
         }
         if self.show_secret && self.dry_run != DryRun::Client {
             return Err(Error::usage(
-                "--show-secret applies only to --dry-run=client",
+                "--show-secrets applies only to --dry-run=client",
                 "add --dry-run=client -o yaml to print the manifests",
             ));
         }

@@ -23,7 +23,7 @@ pub use iso::parse_iso_ms;
 pub use poller::{Pending, pending, wait};
 pub use request::{ArmRequest, ArmResponse};
 pub use settings::{AzureFlags, AzureSettings, Cloud, config_dir, resolve};
-pub use submit::{Sent, WriteMode, print_request, redacted, submit};
+pub use submit::{Sent, WriteMode, print_request, submit};
 pub use workspace::Workspace;
 
 use crate::Env;

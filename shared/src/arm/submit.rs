@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 use super::{ArmRequest, ArmResponse, Azure, Pending, pending, wait};
 use crate::cli::{OutputFormat, Printer};
+use crate::redact::redacted;
 use crate::{Error, Result};
 
 /// How to send a write.
@@ -27,29 +28,6 @@ pub enum Sent {
     Accepted(Option<Pending>),
     /// Finished: the final answer (for a PUT, the resource).
     Done(ArmResponse),
-}
-
-/// Field names whose values are secrets in ARM bodies: TLS private keys and endpoint keys.
-const SECRET_FIELDS: &[&str] = &["key", "primaryKey", "secondaryKey", "keyValue"];
-
-/// A body with every secret value replaced by a note, for printing.
-pub fn redacted(body: &Value) -> Value {
-    match body {
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .map(|(k, v)| {
-                    let shown = if SECRET_FIELDS.contains(&k.as_str()) && v.is_string() {
-                        json!("<redacted>")
-                    } else {
-                        redacted(v)
-                    };
-                    (k.clone(), shown)
-                })
-                .collect(),
-        ),
-        Value::Array(items) => Value::Array(items.iter().map(redacted).collect()),
-        other => other.clone(),
-    }
 }
 
 #[derive(Serialize)]
@@ -125,20 +103,4 @@ pub async fn submit(
     let mut progress = |line: &str| out.progress(line);
     let done = wait(&azure.client, &request, first, what, &mut progress).await?;
     Ok(Sent::Done(done))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn secrets_are_redacted_at_any_depth() {
-        let body = json!({"properties": {"properties": {"sslConfiguration": {"cert": "C", "key": "K"}}},
-                          "keys": [{"primaryKey": "P"}], "keyType": "Primary", "keyValue": "V"});
-        let shown = redacted(&body).to_string();
-        for secret in ["\"K\"", "\"P\"", "\"V\""] {
-            assert!(!shown.contains(secret), "{secret} in {shown}");
-        }
-        assert!(shown.contains("\"C\"") && shown.contains("Primary"));
-    }
 }

@@ -169,7 +169,8 @@ pub fn report(err: &anyhow::Error, printer: &mut Printer) -> ExitCode {
         if cause.downcast_ref::<kube::Error>().is_some() && cause.source().is_some() {
             continue;
         }
-        let text = cause.to_string();
+        // A server may quote a key or a token back in its error message.
+        let text = crate::redact::text(&cause.to_string()).into_owned();
         if text.is_empty() || lines.last().is_some_and(|prev| prev.contains(&text)) {
             continue;
         }
@@ -179,6 +180,7 @@ pub fn report(err: &anyhow::Error, printer: &mut Printer) -> ExitCode {
         .split_first()
         .map(|(f, c)| (f.clone(), c.to_vec()))
         .unwrap_or_default();
+    let hint = hint.map(|h| crate::redact::text(&h).into_owned());
     printer.error_report(&first, &causes, hint.as_deref());
     code.unwrap_or(ExitCode::FAILURE)
 }
@@ -213,7 +215,8 @@ fn init_tracing(verbose: u8, rust_log: Option<&str>, no_color: bool) {
     };
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
-        .with_writer(std::io::stderr)
+        // Debug logs carry request and answer bodies: secrets in them are redacted line by line.
+        .with_writer(|| crate::redact::Redacting(std::io::stderr()))
         .with_ansi(!no_color && std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
 }
