@@ -165,7 +165,8 @@ async fn a_poll_that_keeps_failing_names_the_operation() {
     );
     assert!(
         out.stderr
-            .contains("hint: the operation may still be running: check it with `curl")
+            .contains("hint: compute `aks-prod` is left in workspace `ws1` in state Creating (the same command again waits for it")
+            && out.stderr.contains("the operation may still be running: check it with `curl")
             && out.stderr.contains("computeOperationsStatus"),
         "{out}"
     );

@@ -36,9 +36,10 @@ async fn authorization_failed_names_the_roles_and_exits_3() {
 async fn a_409_on_create_explains_that_creation_is_not_idempotent() {
     let ctx = ctx();
     assert_eq!(ctx.run::<Attach>(ATTACH).await.code, 0);
-    // Past our own check, the fake refuses the existing name as ARM does.
+    // Past our own check, the fake refuses the existing name as ARM does (on another cluster: on
+    // the same one the compute is an earlier run's and the re-run reports it, `attach_resume`).
     let out = ctx
-        .run::<Attach>(&["aks", "aks-prod", "--cluster", "aks1", "--skip-checks"])
+        .run::<Attach>(&["aks", "aks-prod", "--cluster", "aks9", "--skip-checks"])
         .await;
     assert_eq!(out.code, 1, "{out}");
     assert!(
@@ -282,7 +283,10 @@ async fn a_version_azure_refuses_points_to_the_supported_ones() {
     assert_eq!(out.code, 1, "{out}");
     assert!(
         out.stderr
-            .contains("hint: `kubectl aml attach versions --location REGION`"),
+            .contains("hint: compute `aks-prod` is left in workspace `ws1` in state Failed")
+            && out
+                .stderr
+                .contains("; `kubectl aml attach versions --location REGION` lists"),
         "{out}"
     );
 }

@@ -11,6 +11,7 @@ use crate::body::{self, FrontEnd, Network, NewCluster, Tls};
 use crate::checks::{self, Findings, Kind};
 use crate::cli::{AksArgs, CreateArgs, FrontEndArgs, LoadBalancer, Purpose};
 use crate::cluster::{self, Cluster};
+use crate::resume::{self, Earlier};
 use crate::workspace::{self, Workspace};
 use crate::{finish, show};
 
@@ -130,6 +131,14 @@ pub(crate) async fn attach(ctx: &Context, args: &AksArgs, out: &mut Printer) -> 
         .into());
     }
     let computes = ws.computes(azure).await?;
+    let made = Earlier {
+        kind: "AKS",
+        cluster: Some(&id),
+        namespace: None,
+    };
+    if resume::earlier(azure, &ws, &args.name, &computes, made, &args.write, out).await? {
+        return Ok(());
+    }
     check_name(&args.name, &computes, &ws, &mut findings);
     for other in workspace::using_cluster(&computes, &id, &args.name) {
         findings.fail(
@@ -189,6 +198,14 @@ pub(crate) async fn create(
     let azure = ctx.azure().await?;
     let ws = workspace::get(azure).await?;
     let computes = ws.computes(azure).await?;
+    let made = Earlier {
+        kind: "AKS",
+        cluster: None,
+        namespace: None,
+    };
+    if resume::earlier(azure, &ws, &args.name, &computes, made, &args.write, out).await? {
+        return Ok(());
+    }
     check_name(&args.name, &computes, &ws, &mut findings);
     let location = args.location.clone().unwrap_or_else(|| ws.location.clone());
     let agent_count = args.agent_count.unwrap_or(match fe.purpose {

@@ -3,10 +3,11 @@
 
 use aml_core::Context;
 use aml_core::Error;
-use aml_core::arm::ArmRequest;
+use aml_core::arm::{ArmRequest, Azure};
 use aml_core::cli::Printer;
 
 use crate::cli::DetachArgs;
+use crate::workspace::Workspace;
 use crate::{show, workspace};
 use aml_core::arm::{Sent, submit};
 
@@ -73,9 +74,27 @@ pub(crate) async fn run(ctx: &Context, args: &DetachArgs, out: &mut Printer) -> 
         },
         args.name
     );
-    match submit(azure, request, &what, args.write.mode(), out).await? {
-        Sent::DryRun | Sent::Accepted(_) => return Ok(()),
-        Sent::Done(_) => {}
+    let deleting = p["provisioningState"]
+        .as_str()
+        .is_some_and(|s| s.eq_ignore_ascii_case("Deleting"));
+    if deleting && !args.write.dry_run {
+        // An earlier run's DELETE is still going: wait for it rather than send another.
+        out.info(&format!(
+            "compute `{}` is already being detached (an earlier run): waiting for it",
+            args.name
+        ));
+        if !args.write.no_wait {
+            gone(azure, &ws, &args.name, &what, out).await?;
+        }
+    } else {
+        match submit(azure, request, &what, args.write.mode(), out).await {
+            Ok(Sent::DryRun | Sent::Accepted(_)) => return Ok(()),
+            Ok(Sent::Done(_)) => {}
+            Err(e) => return Err(left(azure, &ws, &args.name, e).await),
+        }
+    }
+    if args.write.no_wait {
+        return Ok(());
     }
     if args.delete_cluster {
         out.info(&format!(
@@ -95,4 +114,66 @@ pub(crate) async fn run(ctx: &Context, args: &DetachArgs, out: &mut Printer) -> 
     }
     out.line(&format!("compute/{} detached", args.name))?;
     Ok(())
+}
+
+/// Polls compute `name` until it is gone, within `--timeout`.
+async fn gone(
+    azure: &Azure,
+    ws: &Workspace,
+    name: &str,
+    what: &str,
+    out: &mut Printer,
+) -> anyhow::Result<()> {
+    let options = azure.client.options();
+    let started = tokio::time::Instant::now();
+    loop {
+        let pause = options.poll_interval.min(options.max_delay);
+        if options.deadline.is_some_and(|d| d.passes_within(pause)) {
+            return Err(aml_core::Error::from(aml_core::arm::Error::Timeout {
+                what: what.to_string(),
+                after: options.deadline.map(|d| d.limit).unwrap_or_default(),
+                operation: None,
+            })
+            .hinted(format!(
+                "run the same command again: it waits for compute `{name}` to go"
+            ))
+            .into());
+        }
+        tokio::time::sleep(pause).await;
+        let Some(compute) = ws.compute(azure, name).await? else {
+            return Ok(());
+        };
+        let state = compute["properties"]["provisioningState"]
+            .as_str()
+            .unwrap_or("Unknown");
+        out.progress(&format!(
+            "{what}: {state} ({}s)",
+            started.elapsed().as_secs()
+        ));
+    }
+}
+
+/// `failure` of the DELETE or of its operation, with what it left in the hint (read back).
+async fn left(azure: &Azure, ws: &Workspace, name: &str, failure: Error) -> anyhow::Error {
+    let now = match ws.compute(azure, name).await {
+        Ok(None) => format!(
+            "compute `{name}` is gone from workspace `{}` after all: nothing is left to do",
+            ws.id.name()
+        ),
+        Ok(Some(c)) => format!(
+            "compute `{name}` is still in workspace `{}` in state {}: run the same command again",
+            ws.id.name(),
+            c["properties"]["provisioningState"]
+                .as_str()
+                .unwrap_or("Unknown")
+        ),
+        Err(_) => format!(
+            "whether compute `{name}` is still there could not be read: `kubectl aml attach show {name}` tells; the same command again finishes the detach"
+        ),
+    };
+    let hint = match failure.hint() {
+        Some(own) => format!("{now}; {own}"),
+        None => now,
+    };
+    failure.hinted(hint).into()
 }

@@ -9,6 +9,7 @@ use aml_core::{Error, Result};
 use crate::body::{self, Identity, K8sCompute};
 use crate::checks::{self, Findings, Kind};
 use crate::cli::{IdentityType, K8sArgs};
+use crate::resume::{self, Earlier};
 use crate::{cluster, finish, show, workspace};
 
 fn identity(args: &K8sArgs, findings: &mut Findings) -> Result<Option<Identity>> {
@@ -82,6 +83,14 @@ pub(crate) async fn attach(
         args.arc,
     )?;
     let computes = ws.computes(azure).await?;
+    let made = Earlier {
+        kind: "Kubernetes",
+        cluster: Some(&id),
+        namespace: Some(namespace),
+    };
+    if resume::earlier(azure, &ws, &args.name, &computes, made, &args.write, out).await? {
+        return Ok(());
+    }
     if let Some(problem) = checks::name_problem(&args.name) {
         findings.fail(Kind::Input, problem, "choose another name");
     }

@@ -10,6 +10,7 @@ mod cluster;
 mod detach;
 mod finish;
 mod k8s;
+mod resume;
 mod show;
 mod workspace;
 

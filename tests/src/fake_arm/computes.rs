@@ -38,11 +38,16 @@ pub(super) fn list_computes(shared: &Shared, state: &State, call: &Call) -> Repl
 
 pub(super) fn get_compute(state: &mut State, call: &Call) -> Reply {
     let key = call.path.to_ascii_lowercase();
-    // With no operation URL to poll, each GET moves the provisioning on (body polling).
+    // Each GET moves a provisioning or a deletion on, as time does in ARM: a client that only reads
+    // the resource (body polling, or a re-run waiting for an earlier run's delete) sees it end.
     let waiting: Vec<String> = state
         .operations
         .iter()
-        .filter(|(_, op)| !op.done && matches!(&op.effect, Effect::ComputeReady(c) if *c == key))
+        .filter(|(_, op)| {
+            !op.done
+                && matches!(&op.effect,
+                    Effect::ComputeReady(c) | Effect::ComputeGone(c, _) if *c == key)
+        })
         .map(|(id, _)| id.clone())
         .collect();
     for id in waiting {
