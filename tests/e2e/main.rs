@@ -33,6 +33,7 @@ mod attach_checks;
 mod attach_fidelity;
 mod attach_inputs;
 mod attach_process;
+mod attach_reattach;
 mod attach_resume;
 mod attach_verbs;
 mod autoscale_env;

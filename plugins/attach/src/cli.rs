@@ -51,6 +51,34 @@ pub(crate) enum AttachCommand {
     /// Kubernetes versions AKS offers in a region (default and preview marked)
     #[command(after_help = EXIT_CODES_HELP)]
     Versions(VersionsArgs),
+    /// Detach a compute and attach it again with the same settings, resumably
+    ///
+    /// The docs' re-attach as one command: read the compute's settings, export the TLS pair of
+    /// secret azuremlfessl, detach, delete the azureml-fe objects (`fe cleanup`, the secret backed
+    /// up), attach again with the same purpose, load balancer, TLS, identity and namespace. Each
+    /// finished step is recorded in --state-dir: the same command again continues where an
+    /// interruption or a failure stopped it. -n/--namespace: where azureml-fe runs.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Reattach(ReattachArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ReattachArgs {
+    /// Compute name in the workspace
+    pub name: String,
+    /// Directory (created 0700) for the journal, the exported TLS pair and the secret's backup
+    /// [default: ./reattach-NAME]
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Go on while model services are active (they get no traffic until the attach is done)
+    #[arg(long)]
+    pub force: bool,
+    /// Re-attach without asking for confirmation
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+    /// List the steps and the requests they send; send nothing
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// `--cluster-purpose` (the v1 SDK's values; `FastProd` is production).

@@ -9,7 +9,10 @@ mod cli;
 mod cluster;
 mod detach;
 mod finish;
+mod journal;
 mod k8s;
+mod reattach;
+mod reattach_plan;
 mod resume;
 mod show;
 mod workspace;
@@ -44,6 +47,7 @@ impl Command for Cli {
             AttachCommand::Show(args) => {
                 show::show(ctx.azure().await?, &args.name, args.show_secrets, out).await
             }
+            AttachCommand::Reattach(args) => reattach::run(ctx, args, out).await,
             AttachCommand::Versions(args) => {
                 show::versions(ctx.azure().await?, args.location.as_deref(), out).await
             }
