@@ -323,3 +323,54 @@ async fn a_kubernetes_compute_is_attached_again_with_its_namespace_and_identity(
         sent[0]["properties"]["resourceId"]
     );
 }
+
+/// SIGTERM while the detach is being waited for (the DELETE accepted, its operation hanging):
+/// the process dies with the journal at "export"; the same command again waits for the detach
+/// rather than sending it again, and finishes.
+#[tokio::test]
+async fn sigterm_during_the_detach_is_finished_by_the_same_command_again() {
+    let (ctx, tmp) = attached().await;
+    let state = state_of(tmp.path());
+    ctx.arm().hang(
+        "GET",
+        "/computeOperationsStatus",
+        1,
+        aml_tests::fake_arm::Stall::BeforeHeaders,
+    );
+    let binary = env!("CARGO_BIN_EXE_aml-attach-dup");
+    let mut child = crate::common::plugin_command(binary, &ctx, &reattach(&state, &["--yes"]))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deleted = || {
+        ctx.arm()
+            .journal()
+            .iter()
+            .any(|r| r.method == "DELETE" && r.status == 202)
+    };
+    for _ in 0..500 {
+        if deleted() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(deleted(), "the detach was sent");
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    let status = child.wait().unwrap();
+    assert!(!status.success(), "{status:?}");
+    assert_eq!(done_steps(&state), ["read", "export"]);
+    let again = crate::common::run_plugin(binary, &ctx, &reattach(&state, &["--yes"]));
+    let stderr = crate::common::text(&again.stderr);
+    assert_eq!(again.status.code(), Some(0), "{stderr}");
+    assert_eq!(done_steps(&state).len(), 5);
+    let deletes = ctx
+        .arm()
+        .journal()
+        .iter()
+        .filter(|r| r.method == "DELETE")
+        .count();
+    assert_eq!(deletes, 1, "the detach was not sent twice: {stderr}");
+    assert_eq!(puts(&ctx).len(), 2);
+}

@@ -194,8 +194,14 @@ pub type Deploy = kubectl_aml_deploy::Cli;
 /// A plugin binary run as a process against the test's fake ARM (through its az setup) and
 /// kubeconfig, with nothing else from this process's environment.
 pub fn run_plugin(binary: &str, ctx: &TestContext, args: &[&str]) -> std::process::Output {
+    plugin_command(binary, ctx, args).output().unwrap()
+}
+
+/// The command [`run_plugin`] runs, for a test that starts it and stops it half-way.
+pub fn plugin_command(binary: &str, ctx: &TestContext, args: &[&str]) -> std::process::Command {
     let azure = ctx.azure();
-    std::process::Command::new(binary)
+    let mut command = std::process::Command::new(binary);
+    command
         .args(args)
         .env_clear()
         .env("HOME", ctx.dir.path())
@@ -203,9 +209,8 @@ pub fn run_plugin(binary: &str, ctx: &TestContext, args: &[&str]) -> std::proces
         .env("AZURE_CONFIG_DIR", &azure.config_dir)
         .env("PATH", azure.path())
         .env("AML_POLL_INTERVAL", "0.01")
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap()
+        .env("NO_COLOR", "1");
+    command
 }
 
 /// A process's output as text.

@@ -226,17 +226,21 @@ async fn one_step(
                 no_wait: false,
                 skip_checks: false,
             };
-            detach::run(
-                ctx,
-                &DetachArgs {
-                    name: name.into(),
-                    delete_cluster: false,
-                    yes: true,
-                    write,
-                },
-                out,
-            )
-            .await
+            let args = DetachArgs {
+                name: name.into(),
+                delete_cluster: false,
+                yes: true,
+                write,
+            };
+            match detach::run(ctx, &args, out).await {
+                // An earlier run's detach may end between the read above and detach's own.
+                Err(e) if ws.compute(azure, name).await.is_ok_and(|c| c.is_none()) => {
+                    tracing::debug!(error = %e, "the compute went while detaching it");
+                    out.info(&format!("compute `{name}` is detached"));
+                    Ok(())
+                }
+                done => done,
+            }
         }
         Step::Cleanup => {
             let mut argv = vec!["fe", "cleanup", "--yes", "--backup-dir", &dir_text];
