@@ -110,6 +110,9 @@ impl Context {
                 if let Some(interval) = self.env.poll_interval {
                     options.poll_interval = interval;
                 }
+                if let Some(backoff) = self.env.retry_backoff {
+                    options.backoff = backoff;
+                }
                 Azure::connect(&self.azure_flags, self.credential, &self.env, options)
                     .map_err(|e| crate::Error::Arm(Box::new(e)))
             })

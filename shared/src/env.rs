@@ -36,6 +36,9 @@ pub const IDENTITY_ENDPOINT: &str = "IDENTITY_ENDPOINT";
 /// `AML_POLL_INTERVAL`: seconds between polls of an Azure operation when Azure gives no
 /// `Retry-After` (default 5).
 pub const AML_POLL_INTERVAL: &str = "AML_POLL_INTERVAL";
+/// `AML_RETRY_BACKOFF`: seconds before the first retry of a 429/5xx answer without `Retry-After`,
+/// doubling after each (default 1).
+pub const AML_RETRY_BACKOFF: &str = "AML_RETRY_BACKOFF";
 /// `PATH`: where `az` is looked for by the Azure CLI credential.
 pub const PATH: &str = "PATH";
 
@@ -82,6 +85,16 @@ pub struct Env {
     pub path: Option<OsString>,
     /// `AML_POLL_INTERVAL`, parsed (fractions allowed).
     pub poll_interval: Option<std::time::Duration>,
+    /// `AML_RETRY_BACKOFF`, parsed (fractions allowed).
+    pub retry_backoff: Option<std::time::Duration>,
+}
+
+/// A number of seconds (fractions allowed, at most a day); anything else is ignored.
+fn seconds(value: Option<String>) -> Option<std::time::Duration> {
+    value
+        .and_then(|v| v.parse::<f64>().ok())
+        .filter(|s| s.is_finite() && (0.0..=86_400.0).contains(s))
+        .map(std::time::Duration::from_secs_f64)
 }
 
 impl Env {
@@ -104,10 +117,8 @@ impl Env {
             azure_federated_token_file: var(AZURE_FEDERATED_TOKEN_FILE).map(PathBuf::from),
             managed_identity: var(IDENTITY_ENDPOINT).is_some() || var("MSI_ENDPOINT").is_some(),
             path: var(PATH),
-            poll_interval: text(AML_POLL_INTERVAL)
-                .and_then(|v| v.parse::<f64>().ok())
-                .filter(|s| s.is_finite() && *s >= 0.0)
-                .map(std::time::Duration::from_secs_f64),
+            poll_interval: seconds(text(AML_POLL_INTERVAL)),
+            retry_backoff: seconds(text(AML_RETRY_BACKOFF)),
         }
     }
 }

@@ -209,6 +209,7 @@ pub fn plugin_command(binary: &str, ctx: &TestContext, args: &[&str]) -> std::pr
         .env("AZURE_CONFIG_DIR", &azure.config_dir)
         .env("PATH", azure.path())
         .env("AML_POLL_INTERVAL", "0.01")
+        .env("AML_RETRY_BACKOFF", "0.01")
         .env("NO_COLOR", "1");
     command
 }

@@ -58,6 +58,7 @@ mod deploy_update;
 mod fake;
 mod fake_arm;
 mod fake_protocol;
+mod fault_matrix;
 mod fe_cleanup;
 mod fe_cleanup_failures;
 mod fe_install;

@@ -15,6 +15,21 @@ use tokio::sync::oneshot;
 
 use crate::fake_kube::server::Body;
 
+/// A response carrying this header is not sent: its connection is dropped instead.
+pub const RESET_HEADER: &str = "x-fake-reset";
+
+/// Why a connection was dropped (a fault a test asked for).
+#[derive(Debug)]
+struct Reset;
+
+impl std::fmt::Display for Reset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection reset by the fake server")
+    }
+}
+
+impl std::error::Error for Reset {}
+
 /// A running server; dropping it stops it and drops every open connection.
 pub struct HttpServer {
     address: SocketAddr,
@@ -83,7 +98,18 @@ async fn serve<H, F>(
         let handler = handler.clone();
         let acceptor = acceptor.clone();
         tokio::spawn(async move {
-            let service = service_fn(handler);
+            // A handler asks for a reset with RESET_HEADER: the connection is closed with no
+            // answer, as when a proxy or the server drops it.
+            let service = service_fn(move |request| {
+                let answer = handler(request);
+                async move {
+                    let response = answer.await.unwrap_or_else(|never| match never {});
+                    if response.headers().contains_key(RESET_HEADER) {
+                        return Err(Reset);
+                    }
+                    Ok(response)
+                }
+            });
             let http = hyper::server::conn::http1::Builder::new();
             match acceptor {
                 Some(acceptor) => {

@@ -114,6 +114,8 @@ impl TestContext {
             path: self.arm.as_ref().map(|(_, a)| a.path().into()),
             // Polls without Retry-After come fast; the fake sends Retry-After: 0 anyway.
             poll_interval: Some(std::time::Duration::from_millis(10)),
+            // Retries of 429/5xx without Retry-After come fast too (the fault matrix has many).
+            retry_backoff: Some(std::time::Duration::from_millis(10)),
             ..Env::default()
         }
     }

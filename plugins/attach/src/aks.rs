@@ -159,7 +159,7 @@ pub(crate) async fn attach(ctx: &Context, args: &AksArgs, out: &mut Printer) -> 
         ),
     }
     findings.conclude(args.write.skip_checks, out)?;
-    let request = ArmRequest::put(
+    let request = ArmRequest::create(
         show::compute_url(azure, &ws.id, &args.name, &[]),
         body::aks_attach(&ws.location, &id.to_string(), &fe),
     );
@@ -254,7 +254,7 @@ pub(crate) async fn create(
         vm_size: args.vm_size.clone(),
         network,
     };
-    let request = ArmRequest::put(
+    let request = ArmRequest::create(
         show::compute_url(azure, &ws.id, &args.name, &[]),
         body::aks_create(&ws.location, &cluster, &fe),
     );

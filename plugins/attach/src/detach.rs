@@ -116,7 +116,7 @@ pub(crate) async fn run(ctx: &Context, args: &DetachArgs, out: &mut Printer) -> 
     Ok(())
 }
 
-/// Polls compute `name` until it is gone, within `--timeout`.
+/// Waits until compute `name` is gone, within `--timeout`.
 async fn gone(
     azure: &Azure,
     ws: &Workspace,
@@ -124,33 +124,17 @@ async fn gone(
     what: &str,
     out: &mut Printer,
 ) -> anyhow::Result<()> {
-    let options = azure.client.options();
-    let started = tokio::time::Instant::now();
-    loop {
-        let pause = options.poll_interval.min(options.max_delay);
-        if options.deadline.is_some_and(|d| d.passes_within(pause)) {
-            return Err(aml_core::Error::from(aml_core::arm::Error::Timeout {
-                what: what.to_string(),
-                after: options.deadline.map(|d| d.limit).unwrap_or_default(),
-                operation: None,
-            })
-            .hinted(format!(
-                "run the same command again: it waits for compute `{name}` to go"
-            ))
-            .into());
-        }
-        tokio::time::sleep(pause).await;
-        let Some(compute) = ws.compute(azure, name).await? else {
-            return Ok(());
-        };
-        let state = compute["properties"]["provisioningState"]
-            .as_str()
-            .unwrap_or("Unknown");
-        out.progress(&format!(
-            "{what}: {state} ({}s)",
-            started.elapsed().as_secs()
-        ));
-    }
+    let url = show::compute_url(azure, &ws.id, name, &[]);
+    let mut progress = |line: &str| out.progress(line);
+    aml_core::arm::wait_gone(&azure.client, &url, what, &mut progress)
+        .await
+        .map_err(|e| {
+            aml_core::Error::from(e)
+                .hinted(format!(
+                    "run the same command again: it waits for compute `{name}` to go"
+                ))
+                .into()
+        })
 }
 
 /// `failure` of the DELETE or of its operation, with what it left in the hint (read back).

@@ -162,7 +162,7 @@ pub(crate) async fn attach(
         description: args.description.clone(),
         tags,
     };
-    let request = ArmRequest::put(
+    let request = ArmRequest::create(
         show::compute_url(azure, &ws.id, &args.name, &[]),
         body::k8s_attach(&ws.location, &compute),
     );

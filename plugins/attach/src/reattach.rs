@@ -271,7 +271,7 @@ async fn one_step(
             if resume::earlier(azure, ws, name, &computes, made, &write, out).await? {
                 return Ok(());
             }
-            let request = ArmRequest::put(
+            let request = ArmRequest::create(
                 show::compute_url(azure, &ws.id, name, &[]),
                 plan.body(&ws.location, Some(dir))?,
             );

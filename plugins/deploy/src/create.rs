@@ -94,8 +94,30 @@ pub(crate) async fn run(ctx: &Context, args: &CreateArgs, out: &mut Printer) -> 
         service::asset_if_given(azure, &ws, "code", "--code", args.code.as_deref()),
         Service::find(azure, &ws, &args.service),
     );
-    let (compute, model, environment, code, existing) =
+    let (compute, model, environment, code, mut existing) =
         (compute?, model?, environment?, code?, existing?);
+    if let Some(s) = existing
+        .as_mut()
+        .filter(|s| crate::earlier::in_progress(&s.endpoint))
+    {
+        // An earlier run's endpoint is still being made: a deployment PUT now would get 409.
+        out.info(&format!(
+            "endpoint `{}` is still being made (an earlier run): waiting for it",
+            args.service
+        ));
+        if !args.write.dry_run {
+            let url = service::url(azure, &s.id, "");
+            let what = format!("creating endpoint `{}`", args.service);
+            s.endpoint =
+                crate::earlier::settle(azure, &url, s.endpoint.clone(), &what, out).await?;
+            succeeded(
+                &s.endpoint,
+                &format!("endpoint `{}`", args.service),
+                &args.service,
+            )?;
+        }
+    }
+    let mut earlier = None;
     if let Some(s) = &existing {
         if s.compute()
             .is_some_and(|c| !c.eq_ignore_ascii_case(&compute_name))
@@ -124,12 +146,17 @@ pub(crate) async fn run(ctx: &Context, args: &CreateArgs, out: &mut Printer) -> 
             )
             .into());
         }
-        if s.deployment(Some(&args.deployment)).is_ok() {
-            return Err(Error::refused(
+        if let Ok(d) = s.deployment(Some(&args.deployment)) {
+            // A re-run after a failure or an interruption: finish what the earlier run made.
+            if crate::earlier::made(d, &model, &environment) {
+                earlier = Some(d.clone());
+            } else {
+                return Err(Error::refused(
                 format!("service `{}` already has deployment `{}`", args.service, args.deployment),
                 format!("change it with `kubectl aml deploy update {} --deployment {}`, or pick another --deployment", args.service, args.deployment),
             )
             .into());
+            }
         }
     }
     // The traffic split is worked out before anything is sent, so a bad --traffic leaves nothing behind.
@@ -142,7 +169,9 @@ pub(crate) async fn run(ctx: &Context, args: &CreateArgs, out: &mut Printer) -> 
                 .collect()
         })
         .unwrap_or_default();
-    names.push(args.deployment.clone());
+    if earlier.is_none() {
+        names.push(args.deployment.clone());
+    }
     let current = existing.as_ref().map(Service::traffic).unwrap_or_default();
     let first = current.values().all(|v| v.as_i64().unwrap_or(0) == 0);
     let percent = args.traffic.unwrap_or(if first { 100 } else { 0 });
@@ -220,7 +249,11 @@ pub(crate) async fn run(ctx: &Context, args: &CreateArgs, out: &mut Printer) -> 
         body,
     );
     let made_endpoint = existing.is_none();
-    let sent = send(azure, request, &what, mode, out).await.and_then(|d| {
+    let sent = match earlier {
+        Some(d) => crate::earlier::finish(azure, request, d, &what, mode.dry_run, out).await,
+        None => send(azure, request, &what, mode, out).await,
+    };
+    let sent = sent.and_then(|d| {
         if let Some(d) = &d {
             let what = format!("deployment `{}` of `{}`", args.deployment, args.service);
             succeeded(d, &what, &args.service)?;
@@ -247,7 +280,14 @@ pub(crate) async fn run(ctx: &Context, args: &CreateArgs, out: &mut Printer) -> 
             .await?
             .unwrap_or(endpoint)
     } else {
-        out.info(&format!("deployment `{}` takes no traffic yet: `kubectl aml deploy update {} --deployment {} --traffic N`", args.deployment, args.service, args.deployment));
+        // An earlier run's deployment may have its share already.
+        let share = current
+            .get(&args.deployment)
+            .and_then(Value::as_i64)
+            .unwrap_or(0);
+        if share == 0 {
+            out.info(&format!("deployment `{}` takes no traffic yet: `kubectl aml deploy update {} --deployment {} --traffic N`", args.deployment, args.service, args.deployment));
+        }
         endpoint
     };
     if mode.dry_run {

@@ -5,6 +5,7 @@ use aml_core::Context;
 use aml_core::Error;
 use aml_core::arm::ArmRequest;
 use aml_core::cli::Printer;
+use serde_json::Value;
 
 use crate::cli::DeleteArgs;
 use crate::create::send;
@@ -74,9 +75,33 @@ pub(crate) async fn run(ctx: &Context, args: &DeleteArgs, out: &mut Printer) -> 
         out.info("nothing deleted");
         return Ok(());
     }
-    let request = ArmRequest::delete(service::url(azure, &svc.id, &tail));
+    let url = service::url(azure, &svc.id, &tail);
     let what = question.replacen("delete", "deleting", 1);
-    send(azure, request, &what, args.write.mode(), out).await?;
+    let target = match &one {
+        Some(d) => svc.deployment(Some(d))?,
+        None => &svc.endpoint,
+    };
+    let deleting = target
+        .pointer("/properties/provisioningState")
+        .and_then(Value::as_str)
+        .is_some_and(|s| s.eq_ignore_ascii_case("Deleting"));
+    if deleting && !args.write.dry_run {
+        // An earlier run's delete is still going: another DELETE would only get 409.
+        out.info(&format!(
+            "{gone} is already being deleted (an earlier run): waiting for it"
+        ));
+        let mut progress = |line: &str| out.progress(line);
+        aml_core::arm::wait_gone(&azure.client, &url, &what, &mut progress).await?;
+    } else {
+        send(
+            azure,
+            ArmRequest::delete(url),
+            &what,
+            args.write.mode(),
+            out,
+        )
+        .await?;
+    }
     if args.write.dry_run {
         return Ok(());
     }

@@ -6,6 +6,7 @@ mod checks;
 mod cli;
 mod create;
 mod delete;
+mod earlier;
 mod file;
 mod guards;
 mod knobs;

@@ -127,6 +127,16 @@ pub(crate) async fn run(ctx: &Context, args: &UpdateArgs, out: &mut Printer) -> 
         guards::check(ctx, azure, &target, out).await?;
     }
     if !(settings_changed || capacity_changed || tags_changed || traffic_changed || auth_changed) {
+        if crate::earlier::in_progress(&deployment) && !args.write.dry_run {
+            // An earlier run's update is still going: these settings are the ones it sends.
+            out.info(&format!(
+                "deployment `{dname}` is still being updated (an earlier run): waiting for it"
+            ));
+            let url = service::url(azure, &svc.id, &format!("/deployments/{dname}"));
+            let what = format!("updating deployment `{dname}` of `{}`", args.service);
+            let done = crate::earlier::settle(azure, &url, deployment, &what, out).await?;
+            crate::create::succeeded(&done, &what, &args.service)?;
+        }
         out.info(&format!(
             "no change: service `{}` deployment `{dname}` already has these settings",
             args.service

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use http::{HeaderMap, Method};
+use http::HeaderMap;
 use serde_json::Value;
 
 use super::error::ArmFailureError;
@@ -259,7 +259,7 @@ impl ArmClient {
                 }
             };
             // A create that failed on the way back may have been applied: look before trying again.
-            if request.method == Method::PUT
+            if request.creates
                 && let Ok(existing) = self
                     .send_quietly(&ArmRequest::get(request.url.clone()))
                     .await

@@ -48,6 +48,9 @@ pub(super) fn arm_hint(f: &ArmFailure) -> Option<String> {
     {
         return Some("`kubectl aml attach versions --location REGION` lists the versions Azure supports there".into());
     }
+    if f.status == 409 {
+        return Some("the resource is busy or in another state (another operation on it may be running): wait a minute, then run the same command again".into());
+    }
     if f.status == 401 {
         return Some("your token was refused: sign in again with `az login`".into());
     }

@@ -186,6 +186,40 @@ pub async fn wait(
     }
 }
 
+/// Waits, within the client's `--timeout`, until the resource at `url` is gone (404): an earlier
+/// run's delete that is still going. `progress` gets its state on each look.
+pub async fn wait_gone(
+    client: &ArmClient,
+    url: &str,
+    what: &str,
+    progress: &mut dyn FnMut(&str),
+) -> Result<(), Error> {
+    let options = client.options();
+    let started = Instant::now();
+    loop {
+        let pause = options.poll_interval.min(options.max_delay);
+        if options.deadline.is_some_and(|d| d.passes_within(pause)) {
+            return Err(Error::Timeout {
+                what: what.to_string(),
+                after: options.deadline.map(|d| d.limit).unwrap_or_default(),
+                operation: None,
+            });
+        }
+        tokio::time::sleep(pause).await;
+        let Some(resource) = client.get_opt(url.to_string()).await? else {
+            return Ok(());
+        };
+        let state = resource
+            .pointer("/properties/provisioningState")
+            .and_then(Value::as_str)
+            .unwrap_or("Unknown");
+        progress(&format!(
+            "{what}: {state} ({}s)",
+            started.elapsed().as_secs()
+        ));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

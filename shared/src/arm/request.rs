@@ -17,6 +17,11 @@ pub struct ArmRequest {
     pub url: String,
     /// JSON body.
     pub body: Option<Value>,
+    /// A PUT that creates a resource that is not there (a compute): after an answer lost on the
+    /// way back, a resource found there is this create landed, not sent again (ARM refuses a
+    /// second create of a compute). Any other PUT is retried as it is: an update's resource is
+    /// there before and after.
+    pub creates: bool,
 }
 
 impl ArmRequest {
@@ -26,6 +31,7 @@ impl ArmRequest {
             method: Method::GET,
             url,
             body: None,
+            creates: false,
         }
     }
 
@@ -35,6 +41,15 @@ impl ArmRequest {
             method: Method::PUT,
             url,
             body: Some(body),
+            creates: false,
+        }
+    }
+
+    /// PUT that creates a resource known to be absent (see [`ArmRequest::creates`]).
+    pub fn create(url: String, body: Value) -> Self {
+        Self {
+            creates: true,
+            ..Self::put(url, body)
         }
     }
 
@@ -44,6 +59,7 @@ impl ArmRequest {
             method: Method::PATCH,
             url,
             body: Some(body),
+            creates: false,
         }
     }
 
@@ -53,6 +69,7 @@ impl ArmRequest {
             method: Method::DELETE,
             url,
             body: None,
+            creates: false,
         }
     }
 
@@ -62,6 +79,7 @@ impl ArmRequest {
             method: Method::POST,
             url,
             body,
+            creates: false,
         }
     }
 

@@ -38,26 +38,7 @@ pub(super) fn list_computes(shared: &Shared, state: &State, call: &Call) -> Repl
 
 pub(super) fn get_compute(state: &mut State, call: &Call) -> Reply {
     let key = call.path.to_ascii_lowercase();
-    // Each GET moves a provisioning or a deletion on, as time does in ARM: a client that only reads
-    // the resource (body polling, or a re-run waiting for an earlier run's delete) sees it end.
-    let waiting: Vec<String> = state
-        .operations
-        .iter()
-        .filter(|(_, op)| {
-            !op.done
-                && matches!(&op.effect,
-                    Effect::ComputeReady(c) | Effect::ComputeGone(c, _) if *c == key)
-        })
-        .map(|(id, _)| id.clone())
-        .collect();
-    for id in waiting {
-        let op = state.operations.get_mut(&id).expect("listed");
-        if op.polls_left == 0 {
-            state.finish(&id);
-        } else {
-            op.polls_left -= 1;
-        }
-    }
+    state.time_passes_for(&key);
     match state.computes.get(&key) {
         Some(c) => Reply::ok(200, State::shown(c)),
         None => {

@@ -359,6 +359,14 @@ pub(super) fn finish(state: &mut State, effect: &Effect, failure: Option<(String
                 .endpoints
                 .retain(|k, _| k != key && !k.starts_with(&prefix));
             state.keys.remove(key);
+            // What was still being made in it ends with it, as in ARM.
+            for op in state.operations.values_mut() {
+                if let Effect::Provisioned(k) = &op.effect
+                    && (k == key || k.starts_with(&prefix))
+                {
+                    op.done = true;
+                }
+            }
         }
         Effect::Removed(key) => {
             if let Some(r) = state.endpoints.get_mut(key) {

@@ -299,7 +299,8 @@ impl FakeArm {
     }
 
     /// The next `times` requests whose method matches and whose path contains `path_contains`
-    /// (case-insensitive) get `status` with an ARM error `code: message`.
+    /// (case-insensitive; ending in `$`: whose path ends there) get `status` with an ARM error
+    /// `code: message`. The same matching holds for every fault below.
     pub fn fail(
         &self,
         method: &str,
@@ -366,6 +367,12 @@ impl FakeArm {
             remaining: times,
             reply,
         });
+    }
+
+    /// Removes every fault not yet used (and a pending operation failure).
+    pub fn clear_faults(&self) {
+        self.shared.faults.lock().expect("faults").clear();
+        *self.shared.next_failure.lock().expect("failure") = None;
     }
 
     /// Every request so far.

@@ -205,7 +205,10 @@ fn workspace_child(
     let upto = |n: usize| format!("/{}", segments[..n].join("/"));
     Some(match (method, &l[8..]) {
         ("GET", ["onlineendpoints"]) => endpoints::get(state, call, true),
-        ("GET", ["onlineendpoints", _]) => endpoints::get(state, call, false),
+        ("GET", ["onlineendpoints", _]) => {
+            state.time_passes_for(&call.path.to_ascii_lowercase());
+            endpoints::get(state, call, false)
+        }
         ("PUT", ["onlineendpoints", _]) => endpoints::put_endpoint(shared, state, call),
         ("DELETE", ["onlineendpoints", _]) => endpoints::delete(shared, state, call),
         (
@@ -217,7 +220,10 @@ fn workspace_child(
             ],
         ) => endpoint_actions::action(shared, state, call, &upto(10), action),
         ("GET", ["onlineendpoints", _, "deployments"]) => endpoints::get(state, call, true),
-        ("GET", ["onlineendpoints", _, "deployments", _]) => endpoints::get(state, call, false),
+        ("GET", ["onlineendpoints", _, "deployments", _]) => {
+            state.time_passes_for(&call.path.to_ascii_lowercase());
+            endpoints::get(state, call, false)
+        }
         ("PUT", ["onlineendpoints", _, "deployments", _]) => {
             endpoints::put_deployment(shared, state, call)
         }

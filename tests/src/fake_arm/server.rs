@@ -55,6 +55,8 @@ pub enum Stall {
     BeforeHeaders,
     /// Status, headers (with the full `content-length`) and half the body, then nothing.
     MidBody,
+    /// The connection is dropped with no answer.
+    Reset,
 }
 
 /// An answer: status, headers and JSON body.
@@ -224,6 +226,10 @@ pub(crate) async fn handle(
     match reply.stall {
         Stall::No => Ok(response.body(Full::new(bytes).boxed()).expect("response")),
         Stall::BeforeHeaders => std::future::pending().await,
+        Stall::Reset => Ok(response
+            .header(crate::http_server::RESET_HEADER, "1")
+            .body(Full::new(bytes).boxed())
+            .expect("response")),
         Stall::MidBody => {
             use futures::StreamExt;
             let half = bytes.slice(..bytes.len() / 2);
@@ -262,7 +268,11 @@ fn answer(shared: &Shared, call: &Call, authorization: &str) -> Reply {
         if let Some(fault) = faults.iter_mut().find(|f| {
             f.remaining > 0
                 && f.method.eq_ignore_ascii_case(call.method.as_str())
-                && path.contains(&f.path_contains)
+                && match f.path_contains.strip_suffix('$') {
+                    // `…$`: the path ends there (one exact resource, not its children).
+                    Some(end) => path.ends_with(end),
+                    None => path.contains(&f.path_contains),
+                }
         }) {
             fault.remaining -= 1;
             return fault.reply.clone();

@@ -198,6 +198,33 @@ impl State {
         shown
     }
 
+    /// A GET of resource `key` moves its pending operations on, as time does in ARM: a client that
+    /// only reads the resource (body polling, or a re-run waiting for an earlier run's create or
+    /// delete) sees them end.
+    pub fn time_passes_for(&mut self, key: &str) {
+        let waiting: Vec<String> = self
+            .operations
+            .iter()
+            .filter(|(_, op)| {
+                !op.done
+                    && match &op.effect {
+                        Effect::ComputeReady(c) | Effect::ComputeGone(c, _) => c == key,
+                        Effect::Provisioned(k) | Effect::Removed(k) => k == key,
+                        Effect::KeyRegenerated(..) => false,
+                    }
+            })
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in waiting {
+            let op = self.operations.get_mut(&id).expect("listed");
+            if op.polls_left == 0 {
+                self.finish(&id);
+            } else {
+                op.polls_left -= 1;
+            }
+        }
+    }
+
     /// Applies a finished operation's effect.
     pub fn finish(&mut self, id: &str) {
         let Some(op) = self.operations.get_mut(id) else {

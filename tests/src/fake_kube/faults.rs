@@ -12,6 +12,8 @@ pub enum Action {
     Status(u16),
     /// Never answer (the client's timeout must save it).
     Hang,
+    /// Drop the connection with no answer.
+    Reset,
     /// Answer normally after this extra delay.
     Delay(Duration),
 }

@@ -226,6 +226,12 @@ async fn respond(shared: &Arc<Shared>, call: &Call) -> Response<Body> {
         .take(call.method.as_str(), &call.path);
     match action {
         Some(Action::Hang) => futures::future::pending::<()>().await,
+        Some(Action::Reset) => {
+            return Response::builder()
+                .header(crate::http_server::RESET_HEADER, "1")
+                .body(Full::new(Bytes::new()).boxed())
+                .expect("response");
+        }
         Some(Action::Delay(delay)) => tokio::time::sleep(delay).await,
         Some(Action::Status(code)) => {
             let (kind, namespace, name) = match &route {
