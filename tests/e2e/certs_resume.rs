@@ -17,7 +17,7 @@ fn field<'a>(table: &'a str, name: &str) -> &'a str {
 }
 
 /// An azureml-fe pod started long before any rotation.
-fn old_router_pod(ctx: &TestContext) {
+pub(crate) fn old_router_pod(ctx: &TestContext) {
     ctx.kube.seed([json!({"apiVersion": "v1", "kind": "Pod",
         "metadata": {"name": "azureml-fe-old", "namespace": "default", "labels": {"app": "azureml-fe"},
             "creationTimestamp": "2026-01-01T00:00:00Z"},

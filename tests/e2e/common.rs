@@ -199,18 +199,21 @@ pub fn run_plugin(binary: &str, ctx: &TestContext, args: &[&str]) -> std::proces
 
 /// The command [`run_plugin`] runs, for a test that starts it and stops it half-way.
 pub fn plugin_command(binary: &str, ctx: &TestContext, args: &[&str]) -> std::process::Command {
-    let azure = ctx.azure();
     let mut command = std::process::Command::new(binary);
     command
         .args(args)
         .env_clear()
         .env("HOME", ctx.dir.path())
         .env("KUBECONFIG", &ctx.kubeconfig)
-        .env("AZURE_CONFIG_DIR", &azure.config_dir)
-        .env("PATH", azure.path())
         .env("AML_POLL_INTERVAL", "0.01")
         .env("AML_RETRY_BACKOFF", "0.01")
         .env("NO_COLOR", "1");
+    // Cluster-only tests have no fake ARM and no az.
+    if let Some((_, azure)) = &ctx.arm {
+        command
+            .env("AZURE_CONFIG_DIR", &azure.config_dir)
+            .env("PATH", azure.path());
+    }
     command
 }
 

@@ -59,6 +59,7 @@ mod fake;
 mod fake_arm;
 mod fake_protocol;
 mod fault_matrix;
+mod fault_matrix_cluster;
 mod fe_cleanup;
 mod fe_cleanup_failures;
 mod fe_install;

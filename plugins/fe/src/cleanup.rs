@@ -238,7 +238,9 @@ fn tls_secret(
     match &current[index] {
         Ok(secret) => Ok(secret.clone()),
         Err(_) if plan.backup_dir.is_none() || plan.dry_run.is_dry() => Ok(None),
-        Err(e) => Err(Error::refused(
+        // The read's own exit code stands: refused access is 3, a timeout 5.
+        Err(e) => Err(Error::failed_as(
+            e.exit_code(),
             format!(
                 "cannot read the TLS secret to back it up: {}",
                 object_error(e)

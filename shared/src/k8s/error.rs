@@ -188,6 +188,21 @@ impl Error {
                         .into(),
                 ),
                 403 => Some(format!("check your permissions: `{}`", can_i(verb, target))),
+                404 => Some(format!(
+                    "check the names, the namespace and --context (`kubectl get {}`)",
+                    target.resource
+                )),
+                409 => Some(
+                    "someone else changed it at the same time: run the same command again".into(),
+                ),
+                429 => Some(
+                    "the API server is limiting requests: wait a moment, then run the same command again"
+                        .into(),
+                ),
+                500..=599 => Some(
+                    "the API server failed: run the same command again; if it persists,                      `kubectl get --raw /readyz?verbose` shows why"
+                        .into(),
+                ),
                 _ => None,
             },
             Self::Transport { source, .. } if is_timeout(source) => {
