@@ -14,7 +14,7 @@ use crate::common::{Attach, DEMO, scale, tls_path};
 
 /// Compute `aks-tls` attached with a custom certificate, azureml-fe running (the demo's eight
 /// objects, as the attach would have installed them), its model service scaled to zero.
-async fn attached() -> (TestContext, tempfile::TempDir) {
+pub(crate) async fn attached() -> (TestContext, tempfile::TempDir) {
     let ctx = in_cluster_ctx();
     let out = ctx
         .run::<Attach>(&[

@@ -298,13 +298,34 @@ async fn a_second_deployment_gets_the_traffic_asked_for() {
         ctx.arm().endpoint("svc", None).unwrap()["properties"]["traffic"],
         json!({"blue": 80, "green": 0, "red": 20})
     );
+    // The same create again finds its own deployment: done, nothing sent, listed once.
+    let writes = ctx.arm().writes().len();
     let again = create(&ctx, &["--deployment", "red"]).await;
-    assert_eq!(again.code, 1, "{again}");
+    assert_eq!(again.code, 0, "{again}");
     assert!(
         again
             .stderr
-            .contains("service `svc` already has deployment `red`"),
+            .contains("deployment `red` was made by an earlier run")
+            && again.stdout.matches("svc    red").count() == 1,
         "{again}"
+    );
+    assert_eq!(ctx.arm().writes().len(), writes);
+    // Another model under that name is someone else's deployment: refused.
+    let other = crate::deploy::create_as(
+        &ctx,
+        "svc",
+        "k8s",
+        "sentiment:2",
+        "sklearn-env:3",
+        &["--deployment", "red"],
+    )
+    .await;
+    assert_eq!(other.code, 1, "{other}");
+    assert!(
+        other
+            .stderr
+            .contains("service `svc` already has deployment `red`"),
+        "{other}"
     );
 }
 

@@ -21,6 +21,8 @@ pub(crate) enum Verb {
     DeployCreate,
     DeployUpdate,
     DeployDelete,
+    /// `attach reattach`, its ARM requests (the cluster's are in `fault_matrix_cluster`).
+    Reattach,
 }
 
 /// The faults, each injected at one step.
@@ -81,7 +83,17 @@ impl Verb {
             ],
             Self::DeployUpdate => vec!["update", "svc", "--cpu-cores", "0.2"],
             Self::DeployDelete => vec!["delete", "svc", "--yes"],
+            Self::Reattach => vec!["reattach", "aks-tls", "--state-dir", "{state}", "--yes"],
         }
+    }
+
+    /// The arguments, `{state}` made a directory of this test's own.
+    fn argv(self, ctx: &TestContext) -> Vec<String> {
+        let state = ctx.path("state").to_string_lossy().into_owned();
+        self.args()
+            .into_iter()
+            .map(|a| a.replace("{state}", &state))
+            .collect()
     }
 
     fn is_deploy(self) -> bool {
@@ -96,7 +108,9 @@ impl Verb {
         matches!(self, Self::Detach | Self::DeployDelete)
     }
 
-    async fn run(self, ctx: &TestContext, args: &[&str]) -> aml_tests::Outcome {
+    async fn run(self, ctx: &TestContext, args: &[String]) -> aml_tests::Outcome {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let args = args.as_slice();
         if self.is_deploy() {
             ctx.run::<Deploy>(args).await
         } else {
@@ -106,19 +120,21 @@ impl Verb {
 
     /// A fresh fake with what the verb needs in place.
     async fn prepared(self) -> TestContext {
+        if self == Self::Reattach {
+            let (ctx, _) = crate::attach_reattach::attached().await;
+            return ctx;
+        }
         let ctx = TestContext::new().with_arm(FakeArm::start());
         if self.is_deploy() {
             ctx.arm().add_kubernetes_compute("k8s", "models");
         }
-        let setup: Option<(Verb, Vec<&str>)> = match self {
-            Self::Detach => Some((Self::AttachAks, Self::AttachAks.args())),
-            Self::DeployUpdate | Self::DeployDelete => {
-                Some((Self::DeployCreate, Self::DeployCreate.args()))
-            }
+        let setup = match self {
+            Self::Detach => Some(Self::AttachAks),
+            Self::DeployUpdate | Self::DeployDelete => Some(Self::DeployCreate),
             _ => None,
         };
-        if let Some((verb, args)) = setup {
-            let out = verb.run(&ctx, &args).await;
+        if let Some(verb) = setup {
+            let out = verb.run(&ctx, &verb.argv(&ctx)).await;
             assert_eq!(out.code, 0, "setup {verb:?}: {out}");
         }
         ctx
@@ -163,7 +179,7 @@ impl Verb {
 async fn steps(verb: Verb) -> (Vec<(String, String)>, Value) {
     let ctx = verb.prepared().await;
     let before = ctx.arm().journal().len();
-    let out = verb.run(&ctx, &verb.args()).await;
+    let out = verb.run(&ctx, &verb.argv(&ctx)).await;
     assert_eq!(out.code, 0, "clean {verb:?}: {out}");
     let mut steps: Vec<(String, String)> = Vec::new();
     for r in &ctx.arm().journal()[before..] {
@@ -223,12 +239,12 @@ async fn case(verb: Verb, step: &(String, String), fault: Fault, clean: &Value) 
     let ctx = verb.prepared().await;
     let (method, path) = step;
     inject(&ctx, fault, method, path);
-    let mut args = verb.args();
+    let mut args = verb.argv(&ctx);
     let code = if fault == Fault::Sigterm {
         sigterm_at(&ctx, verb, method, path, &args).await
     } else {
         if fault == Fault::Hang {
-            args.extend(["--timeout", "1s"]);
+            args.extend(["--timeout".into(), "1s".into()]);
         }
         let out = verb.run(&ctx, &args).await;
         let what = format!("{verb:?} {method} {path} × {fault:?}");
@@ -261,7 +277,7 @@ async fn case(verb: Verb, step: &(String, String), fault: Fault, clean: &Value) 
         out.code.to_string()
     };
     ctx.arm().clear_faults();
-    let again = verb.run(&ctx, &verb.args()).await;
+    let again = verb.run(&ctx, &verb.argv(&ctx)).await;
     let what = format!("{verb:?} {method} {path} × {fault:?}, re-run");
     let converged_codes: &[u8] = if verb.removes() { &[0, 4] } else { &[0] };
     assert!(converged_codes.contains(&again.code), "{what}: {again}");
@@ -291,14 +307,15 @@ async fn sigterm_at(
     verb: Verb,
     method: &str,
     path: &str,
-    args: &[&str],
+    args: &[String],
 ) -> String {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let binary = if verb.is_deploy() {
         env!("CARGO_BIN_EXE_aml-deploy-dup")
     } else {
         env!("CARGO_BIN_EXE_aml-attach-dup")
     };
-    let mut child = plugin_command(binary, ctx, args)
+    let mut child = plugin_command(binary, ctx, &args)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -372,4 +389,9 @@ async fn deploy_update_under_every_fault_at_every_step() {
 #[tokio::test]
 async fn deploy_delete_under_every_fault_at_every_step() {
     assert!(matrix(Verb::DeployDelete).await > 0);
+}
+
+#[tokio::test]
+async fn reattach_under_every_fault_at_every_step() {
+    assert!(matrix(Verb::Reattach).await > 0);
 }

@@ -10,18 +10,23 @@ use aml_tests::TestContext;
 use aml_tests::fake_kube::Action;
 use serde_json::{Value, json};
 
-use crate::common::{Certs, Fe, demo_idle, demo_with_pair, plugin_command, tls_path, tls_text};
+use crate::common::{
+    Attach, Certs, Fe, demo_idle, demo_with_pair, plugin_command, tls_path, tls_text,
+};
 use crate::fault_matrix::{FAULTS, Fault};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Verb {
     FeCleanup,
     CertsRotate,
+    /// `attach reattach`, its requests to the cluster (export, model services, cleanup).
+    Reattach,
 }
 
 impl Verb {
-    fn prepared(self) -> TestContext {
+    async fn prepared(self) -> TestContext {
         let ctx = match self {
+            Self::Reattach => crate::attach_reattach::attached().await.0,
             Self::FeCleanup => demo_idle(),
             Self::CertsRotate => {
                 let ctx = demo_with_pair("rsa.crt", "rsa.key");
@@ -49,6 +54,7 @@ impl Verb {
                 "--backup-dir",
                 &backups,
             ],
+            Self::Reattach => vec!["reattach", "aks-tls", "--state-dir", &backups, "--yes"],
         };
         args.into_iter().map(String::from).collect()
     }
@@ -58,6 +64,7 @@ impl Verb {
         match self {
             Self::FeCleanup => ctx.run::<Fe>(&args).await,
             Self::CertsRotate => ctx.run::<Certs>(&args).await,
+            Self::Reattach => ctx.run::<Attach>(&args).await,
         }
     }
 
@@ -65,6 +72,7 @@ impl Verb {
         match self {
             Self::FeCleanup => env!("CARGO_BIN_EXE_aml-fe-dup"),
             Self::CertsRotate => env!("CARGO_BIN_EXE_aml-certs-dup"),
+            Self::Reattach => env!("CARGO_BIN_EXE_aml-attach-dup"),
         }
     }
 
@@ -72,6 +80,14 @@ impl Verb {
     fn held(self, ctx: &TestContext) -> Value {
         let kube = &ctx.kube;
         match self {
+            // Re-attached, azureml-fe gone, and the journal finished (the compute's settings are
+            // the ARM matrix's to check).
+            Self::Reattach => {
+                let journal = std::fs::read_to_string(ctx.path("backups").join("reattach.json"))
+                    .unwrap_or_default();
+                let done: Value = serde_json::from_str(&journal).unwrap_or(Value::Null);
+                json!([Self::FeCleanup.held(ctx), done["done"]])
+            }
             Self::FeCleanup => json!(
                 aml_core::k8s::AZUREML_FE
                     .iter()
@@ -114,7 +130,7 @@ impl Verb {
 
 /// The requests a verb sends, in order of first appearance, and what a clean run leaves.
 async fn steps(verb: Verb) -> (Vec<(String, String)>, Value) {
-    let ctx = verb.prepared();
+    let ctx = verb.prepared().await;
     let before = ctx.kube.requests().len();
     let out = verb.run(&ctx, &verb.args(&ctx)).await;
     assert_eq!(out.code, 0, "clean {verb:?}: {out}");
@@ -132,6 +148,15 @@ fn inject(ctx: &TestContext, fault: Fault, method: &str, path: &str) {
     let kube = &ctx.kube;
     match fault {
         Fault::Forbidden => kube.fail_next(method, path, 1, 403),
+        // A 404 on a DELETE is true: someone else deleted the object a moment before.
+        Fault::NotFound if method == "DELETE" => {
+            let url = format!("{}{path}", kube.url());
+            let deleted = std::process::Command::new("curl")
+                .args(["-sf", "-o", "/dev/null", "-X", "DELETE", &url])
+                .status()
+                .unwrap();
+            assert!(deleted.success(), "DELETE {url}");
+        }
         Fault::NotFound => kube.fail_next(method, path, 1, 404),
         Fault::Conflict => kube.fail_next(method, path, 1, 409),
         Fault::ServerError => kube.fail_next(method, path, 4, 500),
@@ -147,7 +172,7 @@ async fn case(
     fault: Fault,
     clean: &Value,
 ) -> String {
-    let ctx = verb.prepared();
+    let ctx = verb.prepared().await;
     inject(&ctx, fault, method, path);
     let mut args = verb.args(&ctx);
     let what = format!("{verb:?} {method} {path} × {fault:?}");
@@ -188,6 +213,23 @@ async fn case(
     };
     ctx.kube.clear_faults();
     let again = verb.run(&ctx, &verb.args(&ctx)).await;
+    // Only loss can stop a re-run: the TLS secret deleted by someone else before reattach
+    // exported it cannot be given again; every run refuses the same way, and touches nothing.
+    let lost =
+        fault == Fault::NotFound && method.as_str() == "DELETE" && path.ends_with("/azuremlfessl");
+    if lost && verb == Verb::Reattach && again.code.to_string() == code {
+        assert!(
+            again
+                .stderr
+                .contains("secret `default/azuremlfessl` not found"),
+            "{what}: {again}"
+        );
+        return format!(
+            "{method:<7} {path:<70} {:<12} exit {code:<4} re-run {} (secret lost: refused)",
+            format!("{fault:?}"),
+            again.code
+        );
+    }
     assert_eq!(again.code, 0, "{what}, re-run: {again}");
     assert_eq!(
         &verb.held(&ctx),
@@ -262,4 +304,9 @@ async fn fe_cleanup_under_every_fault_at_every_step() {
 #[tokio::test]
 async fn certs_rotate_under_every_fault_at_every_step() {
     assert!(matrix(Verb::CertsRotate).await > 0);
+}
+
+#[tokio::test]
+async fn reattach_under_every_fault_at_every_cluster_step() {
+    assert!(matrix(Verb::Reattach).await > 0);
 }

@@ -185,7 +185,7 @@ async fn refuses_when_the_secret_cannot_be_read_for_its_backup() {
             ctx.path("").to_str().unwrap(),
         ])
         .await;
-    assert_code(&out, 1);
+    assert_code(&out, 3); // the refused read's code
     assert!(
         out.stderr.contains(
             "cannot read the TLS secret to back it up: secrets \"azuremlfessl\" is forbidden"

@@ -295,6 +295,8 @@ pub(crate) async fn run(ctx: &Context, args: &CreateArgs, out: &mut Printer) -> 
     }
     // The operations' final reads already hold the service as it is now: no need to ask again.
     let mut deployments = existing.map(|s| s.deployments).unwrap_or_default();
+    // An earlier run's deployment is in the list already: its final read replaces it.
+    deployments.retain(|d| d["name"].as_str() != Some(args.deployment.as_str()));
     deployments.extend(deployment);
     let service = Service {
         id,

@@ -27,14 +27,15 @@ pub(crate) async fn finish(
     dry_run: bool,
     out: &mut Printer,
 ) -> Result<Option<Value>> {
-    let state = d
+    let shown = d
         .pointer("/properties/provisioningState")
         .and_then(Value::as_str)
         .unwrap_or("Succeeded")
-        .to_ascii_lowercase();
+        .to_string();
+    let state = shown.to_ascii_lowercase();
     let name = d["name"].as_str().unwrap_or_default().to_string();
     out.info(&format!(
-        "deployment `{name}` was made by an earlier run (same model and environment) and is {state}: not sending it again"
+        "deployment `{name}` was made by an earlier run (same model and environment) and is {shown}: not sending it again"
     ));
     match state.as_str() {
         "failed" | "canceled" => Err(Error::refused(
