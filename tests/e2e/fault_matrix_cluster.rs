@@ -291,7 +291,7 @@ async fn matrix(verb: Verb) -> usize {
         }
     }
     let file = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("fault-matrix-{verb:?}.txt"));
+        .join(format!("fault-matrix-cluster-{verb:?}.txt"));
     std::fs::write(file, table).unwrap();
     cases
 }
