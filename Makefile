@@ -5,7 +5,7 @@ BINDIR  := $(PREFIX)/bin
 # cargo-nextest when present (it is on our machines), else cargo test.
 TEST    := $(shell cargo nextest --version >/dev/null 2>&1 && echo "cargo nextest run --workspace" || echo "cargo test --workspace")
 
-.PHONY: help build release install uninstall test test-unit test-e2e lint fmt check-tls doc bench bench-router bench-autoscale sandbox demo fuzz clean ci
+.PHONY: help build release install uninstall krew test test-unit test-e2e lint fmt check-tls doc bench bench-router bench-autoscale sandbox demo fuzz clean ci
 
 help: ## this list
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -13,16 +13,22 @@ help: ## this list
 build: ## debug build of every crate
 	cargo build --workspace
 
-release: ## optimised plugin binaries in target/release
-	cargo build --release $(addprefix -p kubectl-aml-,$(PLUGINS))
+release: ## optimised binaries (the umbrella and every plugin) in target/release
+	cargo build --release -p kubectl-aml $(addprefix -p kubectl-aml-,$(PLUGINS))
 
-install: release ## put the plugins in $(PREFIX)/bin (default ~/.local/bin) so `kubectl aml <verb>` works
+install: release ## put `kubectl-aml` and the plugins in $(PREFIX)/bin (default ~/.local/bin) so `kubectl aml` works
 	install -d $(BINDIR)
-	install -m 0755 $(addprefix target/release/kubectl-aml-,$(PLUGINS)) $(BINDIR)/
+	install -m 0755 target/release/kubectl-aml $(addprefix target/release/kubectl-aml-,$(PLUGINS)) $(BINDIR)/
 	@case ":$$PATH:" in *":$(BINDIR):"*) ;; *) echo "note: add $(BINDIR) to PATH so kubectl finds the plugins";; esac
 
 uninstall: ## remove the installed plugins
-	rm -f $(addprefix $(BINDIR)/kubectl-aml-,$(PLUGINS))
+	rm -f $(BINDIR)/kubectl-aml $(addprefix $(BINDIR)/kubectl-aml-,$(PLUGINS))
+
+krew: release ## the krew archive (target/krew) and krew/aml.yaml's sha256 for it
+	install -d target/krew
+	tar -czf target/krew/kubectl-aml-linux-amd64.tar.gz -C target/release kubectl-aml $(addprefix kubectl-aml-,$(PLUGINS)) -C $(CURDIR) LICENSE
+	sed -i "s/sha256: .*/sha256: \"$$(sha256sum target/krew/kubectl-aml-linux-amd64.tar.gz | cut -d' ' -f1)\"/" krew/aml.yaml
+	@echo "target/krew/kubectl-aml-linux-amd64.tar.gz: upload it where krew/aml.yaml's uri points"
 
 test: ## every test: unit and end-to-end (needs kubectl and openssl, which the machines have)
 	$(TEST)

@@ -82,3 +82,4 @@ mod sandbox_replicas;
 mod scale;
 mod scale_limits;
 mod secrets_output;
+mod umbrella;
