@@ -106,6 +106,27 @@ pub fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, FileError> {
     Ok(bytes)
 }
 
+/// Creates `dir` and its missing parents, each new one 0700 (they will hold keys and backups);
+/// an existing directory is left as it is.
+pub fn private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+/// Whether `dir` is a directory, or could be made one: it is missing and its nearest existing
+/// ancestor is a directory.
+pub fn can_be_dir(dir: &Path) -> bool {
+    if dir.exists() {
+        return dir.is_dir();
+    }
+    dir.ancestors()
+        .skip(1)
+        .find(|a| a.as_os_str().is_empty() || a.exists())
+        .is_some_and(|a| a.as_os_str().is_empty() || a.is_dir())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

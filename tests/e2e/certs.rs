@@ -343,3 +343,25 @@ async fn a_missing_secret_is_exit_4_and_an_unreadable_file_exit_2() {
         "{out}"
     );
 }
+
+#[tokio::test]
+async fn export_makes_a_missing_out_dir_private_and_refuses_one_under_a_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let ctx = demo_with_pair("rsa.crt", "rsa.key");
+    let dir = ctx.path("new/pair");
+    let out = ctx
+        .run::<Certs>(&["export", "--out-dir", dir.to_str().unwrap()])
+        .await;
+    assert_code(&out, 0);
+    for made in [ctx.path("new"), dir.clone()] {
+        let mode = std::fs::metadata(&made).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700, "{}", made.display());
+    }
+    assert!(dir.join("cert.pem").is_file() && dir.join("key.pem").is_file());
+    let under_file = ctx.kubeconfig.join("pair");
+    let refused = ctx
+        .run::<Certs>(&["export", "--out-dir", under_file.to_str().unwrap()])
+        .await;
+    assert_code(&refused, 2);
+    assert!(refused.stderr.contains("cannot be made one"), "{refused}");
+}

@@ -159,17 +159,39 @@ async fn refuses_to_delete_anything_when_the_backup_cannot_be_written() {
     assert_eq!(count(&ctx.kube, "DELETE"), 0);
     assert_eq!(fe_present(&ctx.kube, "default"), 8);
 
+    // Under a regular file no directory can be made: refused before anything.
+    let under_file = ctx.kubeconfig.join("backups");
     let out = ctx
         .run::<Fe>(&[
             "cleanup",
             "--yes",
             "--backup-dir",
-            ctx.path("missing").to_str().unwrap(),
+            under_file.to_str().unwrap(),
         ])
         .await;
     assert_code(&out, 2);
-    assert!(out.stderr.contains("does not exist or is not a directory\nhint: create it, pass another --backup-dir, or --no-backup to go on without a copy"), "{out}");
+    assert!(out.stderr.contains("is not a directory and cannot be made one\nhint: pass another --backup-dir, or --no-backup to go on without a copy"), "{out}");
     assert_eq!(count(&ctx.kube, "DELETE"), 0);
+
+    // A missing one is made, 0700, and holds the backup.
+    let missing = ctx.path("new/backups");
+    let out = ctx
+        .run::<Fe>(&[
+            "cleanup",
+            "--yes",
+            "--backup-dir",
+            missing.to_str().unwrap(),
+        ])
+        .await;
+    assert_code(&out, 0);
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&missing).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o700);
+    assert_eq!(
+        std::fs::read_dir(&missing).unwrap().count(),
+        1,
+        "the secret's backup"
+    );
 }
 
 #[tokio::test]

@@ -77,12 +77,7 @@ pub(crate) fn state_dir(dir: &Path) -> Result<(), Error> {
             "pass a directory (it is created when missing)",
         ));
     }
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder
-        .create(dir)
-        .map_err(|e| file_error("create", dir, e))
+    aml_core::files::private_dir(dir).map_err(|e| file_error("create", dir, e))
 }
 
 impl Journal {

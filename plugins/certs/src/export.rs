@@ -48,11 +48,11 @@ impl Report for ExportReport {
 }
 
 pub(crate) async fn run(ctx: &Context, args: &ExportArgs, out: &mut Printer) -> anyhow::Result<()> {
-    if !args.out_dir.is_dir() {
+    if !aml_core::files::can_be_dir(&args.out_dir) {
         let dir = args.out_dir.display();
         return Err(Error::usage(
-            format!("output directory `{dir}` does not exist or is not a directory"),
-            "create it or pass another --out-dir",
+            format!("output directory `{dir}` is not a directory and cannot be made one"),
+            "pass another --out-dir (a missing one is created, mode 0700)",
         )
         .into());
     }
@@ -62,6 +62,11 @@ pub(crate) async fn run(ctx: &Context, args: &ExportArgs, out: &mut Printer) -> 
     let chain = tls::parse_chain(&material.cert)?;
     let key = tls::parse_key(&material.key)?;
     let summary = tls::summarize(&chain, Some(&key), jiff::Timestamp::now())?;
+    aml_core::files::private_dir(&args.out_dir).map_err(|source| Error::File {
+        action: "create",
+        path: args.out_dir.clone(),
+        source,
+    })?;
     let (cert_path, key_path) = write_pair(&args.out_dir, &material, args.force)?;
     let warnings = summary::warnings(&summary);
     for warning in &warnings {

@@ -39,20 +39,21 @@ pub fn manifest(secret: &DynamicObject) -> Value {
     manifest
 }
 
-/// Checks, before anything is changed, that backups can go to `dir`; `skip_flag` names the flag
-/// that goes on without a backup, if the command has one.
+/// Checks, before anything is changed, that backups can go to `dir` (an existing directory, or one
+/// that can be made); `skip_flag` names the flag that goes on without a backup, if any.
 pub fn check_dir(dir: &Path, skip_flag: Option<&str>) -> Result<(), Error> {
-    if dir.is_dir() {
+    // A missing directory is made (0700) when the first backup is written.
+    if crate::files::can_be_dir(dir) {
         return Ok(());
     }
     let hint = match skip_flag {
         Some(flag) => {
-            format!("create it, pass another --backup-dir, or {flag} to go on without a copy")
+            format!("pass another --backup-dir, or {flag} to go on without a copy")
         }
-        None => "create it, or pass another --backup-dir".to_string(),
+        None => "pass another --backup-dir".to_string(),
     };
     let message = format!(
-        "backup directory `{}` does not exist or is not a directory",
+        "backup directory `{}` is not a directory and cannot be made one",
         dir.display()
     );
     Err(Error::usage(message, hint))
@@ -63,6 +64,11 @@ pub fn save(dir: &Path, secret: &DynamicObject, now: jiff::Timestamp) -> Result<
     let text = crate::cli::output::to_yaml(&manifest(secret)).map_err(|e| Error::Failed {
         message: format!("cannot encode the secret backup: {e}"),
         hint: None,
+    })?;
+    crate::files::private_dir(dir).map_err(|source| Error::File {
+        action: "create the backup directory",
+        path: dir.to_path_buf(),
+        source,
     })?;
     let name = secret.metadata.name.as_deref().unwrap_or("secret");
     let namespace = secret.metadata.namespace.as_deref().unwrap_or("default");
