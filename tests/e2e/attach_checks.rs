@@ -280,3 +280,47 @@ async fn without_the_clusters_kubeconfig_the_in_cluster_checks_are_skipped_with_
         "{out}"
     );
 }
+
+/// A look-up that only helps a check (VM sizes, Kubernetes versions) failing is one more warning:
+/// the rules that can still be checked report, and an attach that passes them goes ahead.
+#[tokio::test]
+async fn a_failed_auxiliary_look_up_is_a_warning_and_the_rules_still_report() {
+    for look_up in ["/vmSizes", "/kubernetesVersions"] {
+        let ctx = ctx();
+        small_cluster(&ctx, 1, "Standard_D3_v2");
+        ctx.arm().forbid("GET", look_up);
+        refused(
+            &ctx,
+            &["aks", "aks-prod", "--cluster", "aks1"],
+            1,
+            "needs at least 3 nodes and 12 vCPUs",
+        )
+        .await;
+        let out = ctx
+            .run::<Attach>(&[
+                "aks",
+                "aks-prod",
+                "--cluster",
+                "aks1",
+                "--cluster-purpose",
+                "DevTest",
+            ])
+            .await;
+        assert_eq!(out.code, 0, "{look_up}: {out}");
+        assert!(
+            out.stderr.contains("skipped: the look-up failed (")
+                && out.stderr.contains("AuthorizationFailed"),
+            "{look_up}: {out}"
+        );
+    }
+    let ctx = ctx();
+    ctx.arm().forbid("GET", "/vmSizes");
+    let out = ctx
+        .run::<Attach>(&["create", "new-aks", "--vm-size", "Standard_D3_v2"])
+        .await;
+    assert!(
+        out.stderr
+            .contains("checking that VM size `Standard_D3_v2` is offered skipped"),
+        "{out}"
+    );
+}

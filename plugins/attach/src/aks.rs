@@ -221,11 +221,22 @@ pub(crate) async fn create(
         .send(&ArmRequest::get(
             azure.client.url(&sizes_id, &[("api-version", ML_API)]),
         ))
-        .await?
-        .body;
-    let sizes = sizes["value"].as_array().cloned().unwrap_or_default();
+        .await;
+    let (sizes, sized) = match sizes {
+        Ok(answer) => (
+            answer.body["value"].as_array().cloned().unwrap_or_default(),
+            true,
+        ),
+        Err(e) => {
+            findings.lookup_failed(
+                &format!("checking that VM size `{}` is offered", args.vm_size),
+                e.into(),
+            )?;
+            (vec![], false)
+        }
+    };
     let cpus = checks::vcpus_of(&sizes, &args.vm_size);
-    if cpus.is_none() {
+    if cpus.is_none() && sized {
         findings.fail(
             Kind::Input,
             format!("VM size `{}` is not offered in {location}", args.vm_size),

@@ -51,6 +51,30 @@ impl Findings {
         self.warnings.push(message.into());
     }
 
+    /// A look-up that only helps a check (VM sizes, Kubernetes versions) failed: one more warning,
+    /// so the rules still report; running out of --timeout still ends the command.
+    pub fn lookup_failed(
+        &mut self,
+        what: &str,
+        error: aml_core::Error,
+    ) -> Result<(), aml_core::Error> {
+        if let aml_core::Error::Arm(e) = &error
+            && matches!(**e, aml_core::arm::Error::CommandTimeout { .. })
+        {
+            return Err(error);
+        }
+        // The deepest cause is what Azure said (`AuthorizationFailed: …`), not the URL.
+        let mut why = error.to_string();
+        let mut cause = std::error::Error::source(&error);
+        while let Some(c) = cause {
+            why = c.to_string();
+            cause = c.source();
+        }
+        let why = aml_core::redact::text(&why).into_owned();
+        self.warn(format!("{what} skipped: the look-up failed ({why})"));
+        Ok(())
+    }
+
     /// Prints the warnings; refuses when a check failed, unless `skip` (then each is a warning).
     pub fn conclude(self, skip: bool, out: &mut Printer) -> Result<(), aml_core::Error> {
         for warning in &self.warnings {

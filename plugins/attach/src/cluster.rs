@@ -160,8 +160,14 @@ impl Cluster {
                 self.id.name()
             ));
         }
-        let (nodes, cpus) = self.capacity(azure).await?;
-        if cpus.is_none() {
+        let (nodes, cpus, sized) = match self.capacity(azure).await {
+            Ok((nodes, cpus)) => (nodes, cpus, true),
+            Err(e) => {
+                findings.lookup_failed("counting the cluster's vCPUs (VM sizes)", e)?;
+                (self.pools.iter().map(|(_, n)| n).sum(), None, false)
+            }
+        };
+        if cpus.is_none() && sized {
             findings.warn("cannot count the cluster's vCPUs: a VM size is not listed in its region; only the node count was checked");
         }
         if let Some((message, hint)) = checks::capacity_problem(purpose, nodes, cpus) {
@@ -178,9 +184,15 @@ impl Cluster {
                 .send(&arm::ArmRequest::get(
                     azure.client.url(&versions, &[("api-version", AKS_API)]),
                 ))
-                .await?
-                .body;
-            match checks::version_standing(&answer, version) {
+                .await;
+            let standing = match answer {
+                Ok(answer) => checks::version_standing(&answer.body, version),
+                Err(e) => {
+                    findings.lookup_failed("the Kubernetes version check", e.into())?;
+                    VersionStanding::Supported // not known: the warning says so
+                }
+            };
+            match standing {
                 VersionStanding::Supported => {}
                 VersionStanding::Preview => findings.warn(format!(
                     "Kubernetes {version} is a preview version in {}: no SLA",
