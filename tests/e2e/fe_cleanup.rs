@@ -292,6 +292,31 @@ async fn client_dry_run_sends_no_change() {
     assert!(backup_files(&dir).is_empty());
 }
 
+/// A dry run previews while a model serves, saying the real run would refuse; the real run does.
+#[tokio::test]
+async fn a_dry_run_previews_while_a_model_serves_and_says_the_run_would_refuse() {
+    let ctx = demo(); // ws1/sentiment has replicas
+    for mode in ["--dry-run", "--dry-run=server"] {
+        let out = ctx.run::<Fe>(&["cleanup", mode, "--no-backup"]).await;
+        assert_code(&out, 0);
+        assert_eq!(
+            lines_ending(&out.stdout, "would delete"),
+            8,
+            "{mode}: {out}"
+        );
+        assert!(
+            out.stderr.contains(
+                "warning: the real run would refuse: 1 model service still active: ws1/sentiment"
+            ),
+            "{mode}: {out}"
+        );
+    }
+    assert_eq!(fe_present(&ctx.kube, "default"), 8);
+    let real = ctx.run::<Fe>(&["cleanup", "--yes", "--no-backup"]).await;
+    assert_code(&real, 1);
+    assert_eq!(fe_present(&ctx.kube, "default"), 8);
+}
+
 #[tokio::test]
 async fn server_dry_run_asks_the_server_with_dry_run_all_and_changes_nothing() {
     let ctx = demo_idle();

@@ -169,7 +169,8 @@ pub(crate) async fn run(kube: &Kube, plan: &CleanupPlan, out: &mut Printer) -> a
     Ok(())
 }
 
-/// Refuses while model services run replicas, unless --force; returns the active ones.
+/// Refuses while model services run replicas, unless --force; returns the active ones. A dry run
+/// previews anyway and says the real run would refuse.
 fn check_model_services(
     listed: Result<Vec<ModelService>, k8s::Error>,
     plan: &CleanupPlan,
@@ -177,9 +178,14 @@ fn check_model_services(
 ) -> anyhow::Result<Vec<ModelService>> {
     let services = match listed {
         Ok(services) => services,
-        Err(e) if plan.force => {
+        Err(e) if plan.force || plan.dry_run.is_dry() => {
+            let going_on = if plan.force {
+                "--force given, going on"
+            } else {
+                "the real run would refuse unless --force"
+            };
             out.warn(&format!(
-                "cannot check for active model services (--force given, going on): {}",
+                "cannot check for active model services ({going_on}): {}",
                 object_error(&e)
             ));
             return Ok(vec![]);
@@ -203,6 +209,14 @@ fn check_model_services(
             format!("{}/{} ({replicas})", s.namespace, s.name)
         })
         .collect();
+    if !plan.force && plan.dry_run.is_dry() {
+        out.warn(&format!(
+            "the real run would refuse: {} still active: {} (scale them to zero first, or pass --force)",
+            plural(active.len() as u64, "model service"),
+            names.join(", ")
+        ));
+        return Ok(active);
+    }
     if !plan.force {
         let first = &active[0];
         return Err(Error::refused(
