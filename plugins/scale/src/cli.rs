@@ -29,7 +29,7 @@ pub(crate) enum ScaleCommand {
     Plan(PlanArgs),
     /// Replay a load trace through the azureml-fe policy and HPA-like and KPA-like baselines
     ///
-    /// The trace is CSV with the header `seconds,rps,request_seconds`; each row holds until the
+    /// The trace is CSV with the header `seconds,rps,request_seconds` (optional); each row holds until the
     /// next. Prints a replica chart and a summary per policy; -o json or -o csv give the timeline.
     #[command(after_help = EXIT_CODES_HELP)]
     Simulate(SimulateArgs),

@@ -38,22 +38,28 @@ pub struct Trace {
 }
 
 impl Trace {
-    /// Parses CSV with the header `seconds,rps,request_seconds`; rows in increasing time order, each
+    /// Parses CSV with the header `seconds,rps,request_seconds` (or none); rows in increasing time order, each
     /// holding until the next; the last row's second is where the trace ends. `#` lines are comments.
     /// Errors name the line.
     pub fn parse_csv(text: &str) -> Result<Self, String> {
         let mut lines = text
             .lines()
             .enumerate()
-            .filter(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#'));
-        let (line, header) = lines
-            .next()
-            .map(|(i, h)| (i + 1, h.replace(' ', "")))
-            .unwrap_or((1, String::new()));
-        if header != "seconds,rps,request_seconds" {
-            return Err(format!(
-                "line {line}: the header must be `seconds,rps,request_seconds`, not `{header}`"
-            ));
+            .filter(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+            .peekable();
+        // The header is optional: a first line that starts with a number is already a row.
+        let first = lines.peek().map(|(i, h)| (i + 1, h.replace(' ', "")));
+        match first {
+            Some((_, row)) if row.starts_with(|c: char| c.is_ascii_digit()) => {}
+            Some((_, header)) if header == "seconds,rps,request_seconds" => {
+                lines.next();
+            }
+            Some((line, header)) => {
+                return Err(format!(
+                    "line {line}: the header must be `seconds,rps,request_seconds` (or none), not `{header}`"
+                ));
+            }
+            None => {}
         }
         let mut rows: Vec<(u64, Load)> = Vec::new();
         for (index, line) in lines {
@@ -389,15 +395,24 @@ mod tests {
     }
 
     #[test]
+    fn a_trace_without_its_header_is_the_same_trace() {
+        let rows = "0,2,0.5\n10,4,1\n20,0,1\n";
+        let with = Trace::parse_csv(&format!("seconds,rps,request_seconds\n{rows}")).unwrap();
+        let without = Trace::parse_csv(&format!("# no header\n{rows}")).unwrap();
+        assert_eq!(with.rows, without.rows);
+        assert_eq!(with.duration(), without.duration());
+    }
+
+    #[test]
     fn trace_errors_name_the_line() {
         let cases = [
             (
                 "secs,rps\n0,1,1\n",
-                "line 1: the header must be `seconds,rps,request_seconds`, not `secs,rps`",
+                "line 1: the header must be `seconds,rps,request_seconds` (or none), not `secs,rps`",
             ),
             (
                 "# a note\nsecs\n",
-                "line 2: the header must be `seconds,rps,request_seconds`, not `secs`",
+                "line 2: the header must be `seconds,rps,request_seconds` (or none), not `secs`",
             ),
             (
                 "seconds,rps,request_seconds\n0,1\n",
