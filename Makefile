@@ -19,10 +19,11 @@ release: ## optimised binaries (the umbrella and every plugin) in target/release
 install: release ## put `kubectl-aml` and the plugins in $(PREFIX)/bin (default ~/.local/bin) so `kubectl aml` works
 	install -d $(BINDIR)
 	install -m 0755 target/release/kubectl-aml $(addprefix target/release/kubectl-aml-,$(PLUGINS)) $(BINDIR)/
+	install -m 0755 scripts/rotate-certs.sh $(BINDIR)/rotate-certs.sh
 	@case ":$$PATH:" in *":$(BINDIR):"*) ;; *) echo "note: add $(BINDIR) to PATH so kubectl finds the plugins";; esac
 
 uninstall: ## remove the installed plugins
-	rm -f $(BINDIR)/kubectl-aml $(addprefix $(BINDIR)/kubectl-aml-,$(PLUGINS))
+	rm -f $(BINDIR)/kubectl-aml $(addprefix $(BINDIR)/kubectl-aml-,$(PLUGINS)) $(BINDIR)/rotate-certs.sh
 
 krew: release ## the krew archive (target/krew) and krew/aml.yaml's sha256 for it
 	install -d target/krew

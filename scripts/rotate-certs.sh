@@ -20,7 +20,8 @@
 set -euo pipefail
 
 say() { printf '%s rotate-certs: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >&2; }
-usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2; }
+# --help: the header above on stdout, exit 0.
+usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0; }
 
 cert='' key='' from_secret='' from_namespace='' secret=azuremlfessl renew_days=30 min_days=''
 backup_dir=. timeout=5m kube_args=()
@@ -77,11 +78,19 @@ if [ -n "$from_secret" ]; then
   cert=$work/cert.pem key=$work/key.pem
 fi
 
-if kubectl aml certs rotate --cert "$cert" --key "$key" --secret "$secret" --min-days "$min_days" \
-    --backup-dir "$backup_dir" --yes --wait --timeout "$timeout" "${kube_args[@]}"; then
-  say "secret $secret rotated; azureml-fe rolled out with the new certificate"
-else
-  status=$?
+# -o json: the log says whether the pair changed (cert-manager may not have renewed it yet).
+set +e
+report=$(kubectl aml certs rotate --cert "$cert" --key "$key" --secret "$secret" --min-days "$min_days" \
+    --backup-dir "$backup_dir" --yes --wait --timeout "$timeout" -o json "${kube_args[@]}")
+status=$?
+set -e
+if [ "$status" -ne 0 ]; then
   say "rotation failed (exit $status); the messages above say what was and was not changed"
   exit "$status"
+fi
+field() { printf '%s\n' "$report" | sed -n "s/^ *\"$1\": \"\{0,1\}\([^\",]*\)\"\{0,1\},\{0,1\}$/\1/p" | head -n 1; }
+if [ "$(field changed)" = false ]; then
+  say "secret $secret already holds the new pair: no change (restart: $(field restart)); renew the source certificate"
+else
+  say "secret $secret rotated; azureml-fe rolled out with the new certificate"
 fi

@@ -257,3 +257,38 @@ fn help_reads_like_kubectl() {
         "{help}"
     );
 }
+
+#[test]
+fn the_cron_script_answers_help_and_says_no_change_when_the_source_was_not_renewed() {
+    let cron = cron("rsa-chain.crt", "rsa.key");
+    let help = cron.run(&["--help"]);
+    assert_eq!(help.status.code(), Some(0));
+    assert!(text(&help.stdout).contains("Usage:") && text(&help.stdout).contains("--renew-days N"));
+    // cert-manager's secret still holds the pair azureml-fe has (10 days left): due, but the same.
+    let current = cron
+        .ctx
+        .kube
+        .get("v1", "Secret", "default", "azuremlfessl")
+        .unwrap();
+    cron.ctx
+        .kube
+        .update("v1", "Secret", "default", "fe-tls", |s| {
+            s["data"]["tls.crt"] = current["data"]["cert.pem"].clone();
+            s["data"]["tls.key"] = current["data"]["key.pem"].clone();
+        });
+    let out = cron.run(&[
+        "--from-secret",
+        "fe-tls",
+        "--min-days",
+        "5",
+        "--backup-dir",
+        cron.backups.to_str().unwrap(),
+    ]);
+    let log = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{log}");
+    assert!(
+        log.contains("rotate-certs: secret azuremlfessl already holds the new pair: no change"),
+        "{log}"
+    );
+    assert!(!log.contains("rotated;"), "{log}");
+}
