@@ -251,3 +251,21 @@ async fn the_docs_deployment_files_load_as_json_and_yaml() {
     }
     assert_eq!(ctx.arm().writes().len(), writes);
 }
+
+/// The routine HorizontalPodAutoscaler look says nothing when the kubeconfig is another cluster's;
+/// what was asked for (--remove-hpa, --gpu-cores) and could not run is warned about.
+#[tokio::test]
+async fn a_skipped_cluster_check_is_warned_about_only_when_it_was_asked_for() {
+    let ctx = crate::deploy::ctx();
+    let plain = crate::deploy::create(&ctx, &[]).await;
+    assert_eq!(plain.code, 0, "{plain}");
+    assert!(!plain.stderr.contains("skipped"), "{plain}");
+    let asked = crate::deploy::create(&ctx, &["--deployment", "green", "--remove-hpa"]).await;
+    assert_eq!(asked.code, 0, "{asked}");
+    assert!(
+        asked
+            .stderr
+            .contains("warning: --remove-hpa skipped: the kubeconfig context points at"),
+        "{asked}"
+    );
+}

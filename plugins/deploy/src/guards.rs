@@ -84,12 +84,20 @@ pub(crate) async fn check(
     {
         Ok(kube) => kube,
         Err(why) => {
-            let skipped = if t.gpus > 0 {
-                "GPU capacity and HorizontalPodAutoscaler checks"
+            // Warned only when asked for (--gpu-cores, --remove-hpa); the routine HPA look is
+            // skipped quietly (with -v, logged) when the kubeconfig is for another cluster.
+            let asked: Vec<&str> = [
+                (t.gpus > 0).then_some("the GPU capacity check (--gpu-cores)"),
+                t.remove_hpa.then_some("--remove-hpa"),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            if asked.is_empty() {
+                tracing::debug!(%why, "the HorizontalPodAutoscaler check skipped");
             } else {
-                "the HorizontalPodAutoscaler check"
-            };
-            out.warn(&format!("{skipped} skipped: {why}"));
+                out.warn(&format!("{} skipped: {why}", asked.join(" and ")));
+            }
             return Ok(());
         }
     };
