@@ -5,7 +5,7 @@ BINDIR  := $(PREFIX)/bin
 # cargo-nextest when present (it is on our machines), else cargo test.
 TEST    := $(shell cargo nextest --version >/dev/null 2>&1 && echo "cargo nextest run --workspace" || echo "cargo test --workspace")
 
-.PHONY: help build release install uninstall krew test test-unit test-e2e lint fmt check-tls doc bench bench-router bench-autoscale sandbox demo fuzz clean ci
+.PHONY: help build release install uninstall krew man test test-unit test-e2e lint fmt check-tls doc bench bench-router bench-autoscale sandbox demo fuzz clean ci
 
 help: ## this list
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -20,10 +20,18 @@ install: release ## put `kubectl-aml` and the plugins in $(PREFIX)/bin (default 
 	install -d $(BINDIR)
 	install -m 0755 target/release/kubectl-aml $(addprefix target/release/kubectl-aml-,$(PLUGINS)) $(BINDIR)/
 	install -m 0755 scripts/rotate-certs.sh $(BINDIR)/rotate-certs.sh
+	@# kubectl's completion of `kubectl aml …` (1.26+) runs these; they are the umbrella.
+	for name in kubectl_complete-aml $(addprefix kubectl_complete-aml-,$(PLUGINS)); do ln -sf kubectl-aml $(BINDIR)/$$name; done
 	@case ":$$PATH:" in *":$(BINDIR):"*) ;; *) echo "note: add $(BINDIR) to PATH so kubectl finds the plugins";; esac
 
 uninstall: ## remove the installed plugins
 	rm -f $(BINDIR)/kubectl-aml $(addprefix $(BINDIR)/kubectl-aml-,$(PLUGINS)) $(BINDIR)/rotate-certs.sh
+	rm -f $(BINDIR)/kubectl_complete-aml $(addprefix $(BINDIR)/kubectl_complete-aml-,$(PLUGINS))
+
+man: ## man pages for kubectl-aml and every verb and command, in target/man
+	cargo build -p kubectl-aml $(addprefix -p kubectl-aml-,$(PLUGINS))
+	target/debug/kubectl-aml __man target/man
+	@echo "man -l target/man/kubectl-aml.1"
 
 krew: release ## the krew archive (target/krew) and krew/aml.yaml's sha256 for it
 	install -d target/krew

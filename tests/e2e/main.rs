@@ -48,6 +48,7 @@ mod certs_process;
 mod certs_resume;
 mod certs_rotate;
 mod common;
+mod completion;
 mod demo;
 mod deploy;
 mod deploy_failures;

@@ -59,7 +59,7 @@ fn no_verb_lists_the_verbs_with_the_line_each_plugin_starts_its_help_with() {
         let help = text(&Command::new(binary).arg("--help").output().unwrap().stdout);
         let about = help.lines().next().unwrap();
         assert!(
-            listed.contains(&format!("  {verb:<8} {about}")),
+            listed.contains(&format!("  {verb:<11} {about}")),
             "{verb}: `{about}` not in\n{listed}"
         );
     }

@@ -8,39 +8,21 @@ use std::path::PathBuf;
 
 use aml_core::cli::{ExitCode, OutputFormat, Printer, report};
 
-/// The verbs, each with the line its plugin's `--help` starts with.
-const VERBS: &[(&str, &str)] = &[
-    (
-        "attach",
-        "Azure ML computes backed by a Kubernetes cluster: attach, create, detach, list, show",
-    ),
-    (
-        "certs",
-        "The azureml-fe TLS certificate (secret `azuremlfessl`): export, inspect, verify and rotate it",
-    ),
-    (
-        "deploy",
-        "Models as online deployments on a Kubernetes compute, configured with the v1 knobs",
-    ),
-    (
-        "fe",
-        "The azureml-fe objects in a cluster: see them, clean them up safely before a re-attach, or run the router itself",
-    ),
-    (
-        "scale",
-        "Replica planning and the azureml-fe autoscaling policy, tried before production",
-    ),
-];
+mod complete;
+mod tree;
+
+use tree::VERBS;
 
 fn usage() -> String {
-    let mut text = String::from(
-        "Azure Machine Learning inference on Kubernetes, the kubectl way\n\nUsage: kubectl aml <VERB> [ARGS]...\n\nVerbs:\n",
+    let tree = tree::tree();
+    let mut text = format!(
+        "{}\n\nUsage: kubectl aml <VERB> [ARGS]...\n\nVerbs:\n",
+        tree.get_about().map(|a| a.to_string()).unwrap_or_default()
     );
-    for (verb, about) in VERBS {
-        text.push_str(&format!("  {verb:<8} {about}\n"));
+    for verb in VERBS.iter().copied().chain(["version", "completion"]) {
+        text.push_str(&format!("  {verb:<11} {}\n", tree::about(&tree, verb)));
     }
-    text.push_str("  version  Every plugin's version and the commit they were built from\n\n");
-    text.push_str("`kubectl aml <VERB> --help` shows a verb's commands and flags.\n");
+    text.push_str("\n`kubectl aml <VERB> --help` shows a verb's commands and flags.\n");
     text
 }
 
@@ -78,7 +60,7 @@ fn run(verb: &str, args: &[OsString]) -> anyhow::Error {
 /// `version`: this program's version and commit, and each plugin's `--version`.
 fn version(out: &mut Printer) -> Result<(), anyhow::Error> {
     let mut plugins = serde_json::Map::new();
-    for (verb, _) in VERBS {
+    for verb in VERBS {
         let said = plugin(verb)
             .and_then(|p| std::process::Command::new(p).arg("--version").output().ok())
             .filter(|o| o.status.success())
@@ -123,22 +105,69 @@ fn dispatch(args: &[OsString], out: &mut Printer) -> Result<(), anyhow::Error> {
             Ok(())
         }
         Some("version" | "--version") => version(out),
-        Some(verb) if VERBS.iter().any(|(v, _)| *v == verb) => Err(run(verb, &args[1..])),
-        Some(other) => {
-            let verbs: Vec<&str> = VERBS.iter().map(|(v, _)| *v).collect();
-            Err(aml_core::Error::usage(
-                format!("unknown verb `{other}`"),
-                format!(
-                    "the verbs are {} and version: `kubectl aml --help`",
-                    verbs.join(", ")
-                ),
-            )
-            .into())
+        Some("completion") => completion(args.get(1), out),
+        // `make man`: a page for kubectl-aml and for every verb and command.
+        Some("__man") => {
+            let dir = args
+                .get(1)
+                .map_or_else(|| "man".into(), std::path::PathBuf::from);
+            std::fs::create_dir_all(&dir)?;
+            clap_mangen::generate_to(tree::unbuilt(), &dir)?;
+            Ok(())
         }
+        Some(verb) if VERBS.contains(&verb) => Err(run(verb, &args[1..])),
+        Some(other) => Err(aml_core::Error::usage(
+            format!("unknown verb `{other}`"),
+            format!(
+                "the verbs are {}, version and completion: `kubectl aml --help`",
+                VERBS.join(", ")
+            ),
+        )
+        .into()),
     }
 }
 
+/// `completion SHELL`: the script for the shell, on stdout.
+fn completion(shell: Option<&OsString>, out: &mut Printer) -> Result<(), anyhow::Error> {
+    let name = shell
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let shell: clap_complete::Shell = name.parse().map_err(|_| {
+        aml_core::Error::usage(
+            format!("no completion for shell `{name}`"),
+            "give one of bash, zsh, fish, powershell: `kubectl aml completion bash`",
+        )
+    })?;
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut tree::unbuilt(), "kubectl-aml", &mut script);
+    let mut script = String::from_utf8_lossy(&script).into_owned();
+    if shell == clap_complete::Shell::Bash {
+        // clap_complete 4.6 names the case arms of a hyphenated program's subcommands
+        // `kubectl__subcmd__aml__…` but looks them up as `kubectl__aml__…`: make them agree.
+        script = script.replace("kubectl__subcmd__aml", "kubectl__aml");
+    }
+    out.line(script.trim_end())?;
+    Ok(())
+}
+
 fn main() -> std::process::ExitCode {
+    // Installed as `kubectl_complete-aml` too: kubectl's completion of `kubectl aml …`.
+    let me = std::env::args_os().next().unwrap_or_default();
+    let called = std::path::Path::new(&me).file_name().unwrap_or_default();
+    // kubectl runs `kubectl_complete-aml-VERB` for `kubectl aml VERB …` (its plugin's name).
+    let called = called.to_string_lossy();
+    if let Some(rest) = called.strip_prefix("kubectl_complete-aml") {
+        let verb = rest.strip_prefix('-').filter(|v| VERBS.contains(v));
+        let words: Vec<String> = verb
+            .map(String::from)
+            .into_iter()
+            .chain(std::env::args().skip(1))
+            .collect();
+        let (found, directive) = complete::candidates(&tree::tree(), &words);
+        let mut out = Printer::stdio(OutputFormat::Table, true);
+        let _ = out.line(complete::answer(&found, directive).trim_end());
+        return ExitCode::OK.into();
+    }
     let args: Vec<OsString> = std::env::args_os().skip(1).collect();
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let format = if wants_json(args.get(1..).unwrap_or_default()) {

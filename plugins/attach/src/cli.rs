@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Azure ML computes backed by a Kubernetes cluster: attach, create, detach, list, show
 #[derive(Debug, Parser)]
-#[command(name = "kubectl-aml-attach", bin_name = "kubectl aml attach", version, after_help = EXIT_CODES_HELP)]
+#[command(name = "kubectl-aml-attach", version, after_help = EXIT_CODES_HELP)]
 pub struct Cli {
     #[command(subcommand)]
     pub(crate) command: AttachCommand,

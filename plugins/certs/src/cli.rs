@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 
 /// The azureml-fe TLS certificate (secret `azuremlfessl`): export, inspect, verify and rotate it
 #[derive(Debug, Parser)]
-#[command(name = "kubectl-aml-certs", bin_name = "kubectl aml certs", version, after_help = EXIT_CODES_HELP)]
+#[command(name = "kubectl-aml-certs", version, after_help = EXIT_CODES_HELP)]
 pub struct Cli {
     #[command(subcommand)]
     pub(crate) command: CertsCommand,

@@ -11,7 +11,7 @@ use crate::knobs::Knobs;
 
 /// Models as online deployments on a Kubernetes compute, configured with the v1 knobs
 #[derive(Debug, Parser)]
-#[command(name = "kubectl-aml-deploy", bin_name = "kubectl aml deploy", version, after_help = EXIT_CODES_HELP)]
+#[command(name = "kubectl-aml-deploy", version, after_help = EXIT_CODES_HELP)]
 pub struct Cli {
     #[command(subcommand)]
     pub(crate) command: DeployCommand,

@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 /// The azureml-fe objects in a cluster: see them, clean them up safely before a re-attach, or run
 /// the router itself
 #[derive(Debug, Parser)]
-#[command(name = "kubectl-aml-fe", bin_name = "kubectl aml fe", version, after_help = EXIT_CODES_HELP)]
+#[command(name = "kubectl-aml-fe", version, after_help = EXIT_CODES_HELP)]
 pub struct Cli {
     #[command(subcommand)]
     pub(crate) command: FeCommand,

@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand};
 
 /// Replica planning and the azureml-fe autoscaling policy, tried before production
 #[derive(Debug, Parser)]
-#[command(name = "kubectl-aml-scale", bin_name = "kubectl aml scale", version, after_help = EXIT_CODES_HELP)]
+#[command(name = "kubectl-aml-scale", version, after_help = EXIT_CODES_HELP)]
 pub struct Cli {
     #[command(subcommand)]
     pub(crate) command: ScaleCommand,

@@ -48,11 +48,29 @@ pub trait Command: clap::Parser {
     }
 }
 
+/// Parses a plugin's command line, its usage lines naming it as typed: `kubectl aml fe` for
+/// `kubectl-aml-fe`. The name is given here, not in the derive, so the umbrella can put every
+/// plugin's command under its verb for completions (clap_complete cannot name the children of a
+/// command that is already named, clap#4996).
+pub fn parse<C, I, T>(argv: I) -> Result<C, clap::Error>
+where
+    C: clap::Parser,
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let command = C::command();
+    let typed = command
+        .get_name()
+        .replacen("kubectl-aml-", "kubectl aml ", 1);
+    let matches = command.bin_name(typed).try_get_matches_from(argv)?;
+    <C as clap::FromArgMatches>::from_arg_matches(&matches)
+}
+
 /// The whole life of a plugin process: returns the exit code for `main` to return.
 pub fn main<C: Command>() -> std::process::ExitCode {
     crate::init_crypto();
     let env = Env::from_process();
-    let cli = match C::try_parse_from(std::env::args_os()) {
+    let cli = match parse::<C, _, _>(std::env::args_os()) {
         Ok(cli) => cli,
         Err(e) => {
             // clap prints help/version to stdout (exit 0) and usage errors to stderr (exit 2).
@@ -90,7 +108,7 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    match C::try_parse_from(argv) {
+    match parse::<C, _, _>(argv) {
         Ok(cli) => execute(cli, env, printer).await,
         Err(e) => {
             let text = e.render().to_string();

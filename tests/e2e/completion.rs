@@ -1,0 +1,183 @@
+//! `kubectl aml <TAB>`: kubectl's own bash completion (with bash-completion) on real input lines,
+//! answered by `kubectl_complete-aml[-VERB]` (the umbrella under kubectl's plugin-completion names);
+//! `kubectl aml completion SHELL` scripts; a slow API server never holds the shell past a second.
+
+use std::os::unix::fs::symlink;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::common::text;
+
+const BASH_COMPLETION: &str = "/usr/share/bash-completion/bash_completion";
+
+/// A bin directory as `make install` leaves it, completion names included.
+fn installed() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let umbrella = dir.path().join("kubectl-aml");
+    std::fs::copy(env!("CARGO_BIN_EXE_aml-umbrella-dup"), &umbrella).unwrap();
+    for verb in ["", "-attach", "-certs", "-deploy", "-fe", "-scale"] {
+        symlink(
+            "kubectl-aml",
+            dir.path().join(format!("kubectl_complete-aml{verb}")),
+        )
+        .unwrap();
+    }
+    dir
+}
+
+/// What bash offers for `line` (completing its last word) through kubectl's completion script.
+fn complete(dir: &Path, kubeconfig: Option<&Path>, line: &str) -> Vec<String> {
+    assert!(
+        Path::new(BASH_COMPLETION).exists(),
+        "the completion tests need bash-completion (README prerequisites; `apt-get install bash-completion`)"
+    );
+    let script = r#"
+        source /usr/share/bash-completion/bash_completion
+        source <(kubectl completion bash)
+        compopt() { :; }
+        COMP_LINE="$1"
+        read -ra COMP_WORDS <<<"$1"
+        [[ "$1" == *" " ]] && COMP_WORDS+=("")
+        COMP_CWORD=$(( ${#COMP_WORDS[@]} - 1 ))
+        COMP_POINT=${#COMP_LINE}
+        __start_kubectl kubectl "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"
+        printf '%s\n' "${COMPREPLY[@]}"
+    "#;
+    let path = format!(
+        "{}:{}",
+        dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut command = Command::new("bash");
+    command.args(["-c", script, "bash", line]).env("PATH", path);
+    if let Some(kubeconfig) = kubeconfig {
+        command.env("KUBECONFIG", kubeconfig);
+    }
+    let out = command.output().unwrap();
+    assert!(out.status.success(), "{line}: {}", text(&out.stderr));
+    let mut words: Vec<String> = text(&out.stdout)
+        .lines()
+        .map(|l| l.trim().to_string())
+        .collect();
+    words.dedup();
+    words.retain(|w| !w.is_empty());
+    words
+}
+
+#[test]
+fn kubectl_completes_verbs_commands_flags_and_values() {
+    let dir = installed();
+    let verbs = complete(dir.path(), None, "kubectl aml ");
+    for verb in [
+        "attach",
+        "certs",
+        "deploy",
+        "fe",
+        "scale",
+        "version",
+        "completion",
+    ] {
+        assert!(verbs.contains(&verb.to_string()), "{verb}: {verbs:?}");
+    }
+    assert_eq!(complete(dir.path(), None, "kubectl aml fe cl"), ["cleanup"]);
+    assert_eq!(
+        complete(dir.path(), None, "kubectl aml attach re"),
+        ["reattach"]
+    );
+    assert_eq!(
+        complete(
+            dir.path(),
+            None,
+            "kubectl aml attach aks x --cluster-purpose "
+        ),
+        ["FastProd", "DevTest"]
+    );
+    let flags = complete(dir.path(), None, "kubectl aml scale plan --r");
+    assert!(
+        flags.contains(&"--rps".to_string()) && flags.contains(&"--request-time".to_string()),
+        "{flags:?}"
+    );
+}
+
+#[test]
+fn namespaces_come_from_the_cluster_and_a_slow_one_gives_none_within_a_second() {
+    let ctx = aml_tests::TestContext::new();
+    ctx.kube.seed([serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "models"}})]);
+    let dir = installed();
+    let found = complete(
+        dir.path(),
+        Some(&ctx.kubeconfig),
+        "kubectl aml fe status -n mo",
+    );
+    assert_eq!(found, ["models"]);
+    ctx.kube.hang_next("GET", "/api/v1/namespaces", 10);
+    let started = Instant::now();
+    let none = complete(
+        dir.path(),
+        Some(&ctx.kubeconfig),
+        "kubectl aml fe status -n mo",
+    );
+    assert!(none.is_empty(), "{none:?}");
+    // kubectl's own start-up and the bash script included; our look-up gives up at 0.9 s.
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn completion_scripts_for_each_shell_and_a_clear_error_for_another() {
+    let dir = installed();
+    for (shell, marker) in [
+        ("bash", "complete -F"),
+        ("zsh", "#compdef kubectl-aml"),
+        ("fish", "complete -c kubectl-aml"),
+        ("powershell", "Register-ArgumentCompleter"),
+    ] {
+        let out = Command::new(dir.path().join("kubectl-aml"))
+            .args(["completion", shell])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{shell}");
+        assert!(
+            text(&out.stdout).contains(marker),
+            "{shell}: {}",
+            text(&out.stdout)
+        );
+    }
+    // The bash script, sourced, completes `kubectl-aml fe cl` as bash would.
+    let script = text(
+        &Command::new(dir.path().join("kubectl-aml"))
+            .args(["completion", "bash"])
+            .output()
+            .unwrap()
+            .stdout,
+    );
+    let run = r#"
+        source /dev/stdin
+        COMP_WORDS=(kubectl-aml fe cl); COMP_CWORD=2; COMP_LINE="kubectl-aml fe cl"; COMP_POINT=${#COMP_LINE}
+        _kubectl__aml kubectl-aml cl fe
+        printf '%s\n' "${COMPREPLY[@]}"
+    "#;
+    let mut bash = Command::new("bash")
+        .args(["-c", run])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut bash.stdin.take().unwrap(), script.as_bytes()).unwrap();
+    let offered = bash.wait_with_output().unwrap();
+    assert_eq!(text(&offered.stdout).trim(), "cleanup");
+    let other = Command::new(dir.path().join("kubectl-aml"))
+        .args(["completion", "tcsh"])
+        .output()
+        .unwrap();
+    assert_eq!(other.status.code(), Some(2));
+    assert!(
+        text(&other.stderr).starts_with("error: no completion for shell `tcsh`"),
+        "{}",
+        text(&other.stderr)
+    );
+}
