@@ -9,6 +9,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// Azure ML computes backed by a Kubernetes cluster: attach, create, detach, list, show
 #[derive(Debug, Parser)]
 #[command(name = "kubectl-aml-attach", version, after_help = EXIT_CODES_HELP)]
+// -n means something else here than in the cluster plugins.
+#[command(mut_arg("namespace", |a| a.help(
+    "For `k8s`: the compute's namespace (default `default`); otherwise where azureml-fe runs, for the in-cluster checks and `reattach` [default: the context's namespace]"
+)))]
 pub struct Cli {
     #[command(subcommand)]
     pub(crate) command: AttachCommand,

@@ -12,6 +12,8 @@ use crate::knobs::Knobs;
 /// Models as online deployments on a Kubernetes compute, configured with the v1 knobs
 #[derive(Debug, Parser)]
 #[command(name = "kubectl-aml-deploy", version, after_help = EXIT_CODES_HELP)]
+// A service's namespace is its compute's: -n has nothing to choose here.
+#[command(mut_arg("namespace", |a| a.hide(true)))]
 pub struct Cli {
     #[command(subcommand)]
     pub(crate) command: DeployCommand,
