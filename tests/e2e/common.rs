@@ -221,3 +221,32 @@ pub fn plugin_command(binary: &str, ctx: &TestContext, args: &[&str]) -> std::pr
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
+
+/// The minor version of the `kubectl` on PATH as a client (`None` if it cannot say).
+pub fn kubectl_minor() -> Option<u32> {
+    let out = std::process::Command::new("kubectl")
+        .args(["version", "--client", "-o", "json"])
+        .output()
+        .ok()?;
+    let version: Value = serde_json::from_slice(&out.stdout).ok()?;
+    version["clientVersion"]["minor"]
+        .as_str()?
+        .trim_end_matches('+')
+        .parse()
+        .ok()
+}
+
+/// Whether the `kubectl` on PATH is too old for `kubectl apply` against the fake (1.27 and 1.28 read
+/// OpenAPI v2, which the fake does not serve); says so on stderr when it is.
+pub fn kubectl_too_old_to_apply(what: &str) -> bool {
+    let old = kubectl_minor().is_some_and(|m| m < 29);
+    if old {
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!(
+                "note: kubectl older than 1.29 here: {what} is skipped (it needs OpenAPI v2)"
+            );
+        }
+    }
+    old
+}
