@@ -241,20 +241,25 @@ async fn case(verb: Verb, step: &(String, String), fault: Fault, clean: &Value) 
     inject(&ctx, fault, method, path);
     let mut args = verb.argv(&ctx);
     let code = if fault == Fault::Sigterm {
-        sigterm_at(&ctx, verb, method, path, &args).await
+        let binary = if verb.is_deploy() {
+            env!("CARGO_BIN_EXE_aml-deploy-dup")
+        } else {
+            env!("CARGO_BIN_EXE_aml-attach-dup")
+        };
+        let at_step = || {
+            let journal = ctx.arm().journal();
+            journal
+                .iter()
+                .any(|r| &r.method == method && &r.path == path)
+        };
+        sigterm_at(binary, &ctx, &args, at_step).await
     } else {
         if fault == Fault::Hang {
             args.extend(["--timeout".into(), "1s".into()]);
         }
         let out = verb.run(&ctx, &args).await;
         let what = format!("{verb:?} {method} {path} × {fault:?}");
-        assert!(
-            fault.allowed().contains(&out.code),
-            "{what}: exit {} not in {:?}\n{out}",
-            out.code,
-            fault.allowed()
-        );
-        assert!(!out.stderr.contains("panicked"), "{what}: {out}");
+        check_run(&what, fault, &out);
         // A 404 on a write says the object is gone already (kubectl's --ignore-not-found): when
         // the fault lied, only the re-run below can make it right.
         let lied = fault == Fault::NotFound && method.as_str() != "GET";
@@ -265,14 +270,6 @@ async fn case(verb: Verb, step: &(String, String), fault: Fault, clean: &Value) 
                 clean,
                 "{what}: exit 0 with the work not done\n{out}"
             );
-        } else if out.code != 0 {
-            let errors = out
-                .stderr
-                .lines()
-                .filter(|l| l.starts_with("error:"))
-                .count();
-            assert_eq!(errors, 1, "{what}: one error line\n{out}");
-            assert!(out.stderr.contains("\nhint: "), "{what}: a hint\n{out}");
         }
         out.code.to_string()
     };
@@ -301,41 +298,59 @@ fn short(path: &str) -> String {
         .unwrap_or_else(|| path.to_string())
 }
 
-/// Runs the verb as a process, hung at the step, and stops it there with SIGTERM.
-async fn sigterm_at(
+/// The checks every faulted run passes: an exit code right for the fault, no panic, and when it
+/// fails, one `error:` line and a hint.
+pub(crate) fn check_run(what: &str, fault: Fault, out: &aml_tests::Outcome) {
+    assert!(
+        fault.allowed().contains(&out.code),
+        "{what}: exit {} not in {:?}\n{out}",
+        out.code,
+        fault.allowed()
+    );
+    assert!(!out.stderr.contains("panicked"), "{what}: {out}");
+    if out.code != 0 {
+        let errors = out
+            .stderr
+            .lines()
+            .filter(|l| l.starts_with("error:"))
+            .count();
+        assert_eq!(errors, 1, "{what}: one error line\n{out}");
+        assert!(out.stderr.contains("\nhint: "), "{what}: a hint\n{out}");
+    }
+}
+
+/// Runs `binary` as a process, waits until `at_step` sees it at the (hung) step, and stops it
+/// there with SIGTERM; its exit as text (`TERM` when the signal ended it).
+pub(crate) async fn sigterm_at(
+    binary: &str,
     ctx: &TestContext,
-    verb: Verb,
-    method: &str,
-    path: &str,
     args: &[String],
+    at_step: impl Fn() -> bool,
 ) -> String {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let binary = if verb.is_deploy() {
-        env!("CARGO_BIN_EXE_aml-deploy-dup")
-    } else {
-        env!("CARGO_BIN_EXE_aml-attach-dup")
-    };
     let mut child = plugin_command(binary, ctx, &args)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let at_step = || {
-        ctx.arm()
-            .journal()
-            .iter()
-            .any(|r| r.method == method && r.path == path)
-    };
     for _ in 0..1000 {
         if at_step() || child.try_wait().unwrap().is_some() {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
+    // The case is an interruption at this step only if the process got there.
+    assert!(at_step(), "{args:?} never reached the step");
     let pid = nix::unistd::Pid::from_raw(child.id() as i32);
     let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
     let status = child.wait().unwrap();
     status.code().map_or("TERM".into(), |c| c.to_string())
+}
+
+/// Writes a matrix's verdicts to `target/tmp/NAME.txt`.
+pub(crate) fn write_verdicts(name: &str, table: &str) {
+    let file = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}.txt"));
+    std::fs::write(file, table).unwrap();
 }
 
 /// Every step × every fault of `verb`; the verdicts go to a file, the count is returned.
@@ -355,9 +370,7 @@ pub(crate) async fn matrix(verb: Verb) -> usize {
             cases += 1;
         }
     }
-    let file = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("fault-matrix-{verb:?}.txt"));
-    std::fs::write(file, table).unwrap();
+    write_verdicts(&format!("fault-matrix-{verb:?}"), &table);
     cases
 }
 

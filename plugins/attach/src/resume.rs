@@ -2,7 +2,7 @@
 //! this cluster, so the command finishes that attach (waits for it, reports it) instead of refusing
 //! the name as taken.
 
-use aml_core::arm::{ArmRequest, ArmResponse, Azure, ResourceId, wait};
+use aml_core::arm::{Azure, ResourceId, provisioning, wait_provisioned};
 use aml_core::cli::Printer;
 use serde_json::Value;
 
@@ -68,10 +68,7 @@ pub(crate) async fn earlier(
         .and_then(Value::as_str)
         .unwrap_or("Unknown");
     let url = azure.url(&ws.id.child("computes", name), aml_core::arm::ML_API, &[]);
-    let in_progress = !matches!(
-        state.to_ascii_lowercase().as_str(),
-        "succeeded" | "failed" | "canceled"
-    );
+    let in_progress = provisioning(compute);
     out.info(&format!(
         "compute `{name}` was made by an earlier run and is {state}: {}",
         if in_progress {
@@ -91,17 +88,11 @@ pub(crate) async fn earlier(
         out.info(&format!("follow it with `kubectl aml attach show {name}`"));
         return Ok(true);
     }
-    // Waiting on the resource's provisioningState is what the poller does for a PUT answered 201.
-    let request = ArmRequest::put(url, Value::Null);
-    let first = ArmResponse {
-        status: 201,
-        headers: Default::default(),
-        body: compute.clone(),
-    };
     let what = format!("attaching compute `{name}`");
     let mut progress = |line: &str| out.progress(line);
-    match wait(&azure.client, &request, first, &what, &mut progress).await {
-        Ok(done) => finish::report(ws, name, done.body, out).map(|()| true),
+    let waited = wait_provisioned(&azure.client, &url, compute.clone(), &what, &mut progress);
+    match waited.await {
+        Ok(done) => finish::report(ws, name, done, out).map(|()| true),
         Err(e) => Err(finish::what_is_left(azure, ws, name, e.into()).await),
     }
 }

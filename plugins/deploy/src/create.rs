@@ -98,7 +98,7 @@ pub(crate) async fn run(ctx: &Context, args: &CreateArgs, out: &mut Printer) -> 
         (compute?, model?, environment?, code?, existing?);
     if let Some(s) = existing
         .as_mut()
-        .filter(|s| crate::earlier::in_progress(&s.endpoint))
+        .filter(|s| aml_core::arm::provisioning(&s.endpoint))
     {
         // An earlier run's endpoint is still being made: a deployment PUT now would get 409.
         out.info(&format!(

@@ -1,7 +1,7 @@
 //! A re-run of `deploy create` that finds the deployment an earlier run made (same model and
 //! environment): it is finished — waited for, then given its traffic — instead of refused as taken.
 
-use aml_core::arm::{ArmRequest, ArmResponse, Azure, wait};
+use aml_core::arm::{ArmRequest, Azure, provisioning, wait_provisioned};
 use aml_core::cli::Printer;
 use aml_core::{Error, Result};
 use serde_json::Value;
@@ -42,21 +42,12 @@ pub(crate) async fn finish(
             format!("deployment `{name}` is left {state} by an earlier run"),
             "delete it (`kubectl aml deploy delete SERVICE --deployment NAME --yes`, or the whole service), then create it again",
         )),
-        _ if dry_run && in_progress(&d) => Ok(None),
+        _ if dry_run && provisioning(&d) => Ok(None),
         _ => settle(azure, &request.url, d, what, out).await.map(Some),
     }
 }
 
-/// Whether a resource's provisioning is still going.
-pub(crate) fn in_progress(resource: &Value) -> bool {
-    let state = resource
-        .pointer("/properties/provisioningState")
-        .and_then(Value::as_str)
-        .unwrap_or("Succeeded");
-    !["succeeded", "failed", "canceled"].contains(&state.to_ascii_lowercase().as_str())
-}
-
-/// `resource` (at `url`) once its provisioning has ended, waited for within `--timeout`.
+/// `resource` (at `url`) once its provisioning has ended, with a progress line on a terminal.
 pub(crate) async fn settle(
     azure: &Azure,
     url: &str,
@@ -64,18 +55,6 @@ pub(crate) async fn settle(
     what: &str,
     out: &mut Printer,
 ) -> Result<Value> {
-    if !in_progress(&resource) {
-        return Ok(resource);
-    }
-    // Waiting on provisioningState is what the poller does for a PUT answered 201.
-    let request = ArmRequest::put(url.to_string(), Value::Null);
-    let first = ArmResponse {
-        status: 201,
-        headers: Default::default(),
-        body: resource,
-    };
     let mut progress = |line: &str| out.progress(line);
-    Ok(wait(&azure.client, &request, first, what, &mut progress)
-        .await?
-        .body)
+    Ok(wait_provisioned(&azure.client, url, resource, what, &mut progress).await?)
 }

@@ -127,7 +127,7 @@ pub(crate) async fn run(ctx: &Context, args: &UpdateArgs, out: &mut Printer) -> 
         guards::check(ctx, azure, &target, out).await?;
     }
     if !(settings_changed || capacity_changed || tags_changed || traffic_changed || auth_changed) {
-        if crate::earlier::in_progress(&deployment) && !args.write.dry_run {
+        if aml_core::arm::provisioning(&deployment) && !args.write.dry_run {
             // An earlier run's update is still going: these settings are the ones it sends.
             out.info(&format!(
                 "deployment `{dname}` is still being updated (an earlier run): waiting for it"

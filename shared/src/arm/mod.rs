@@ -20,7 +20,7 @@ pub use deadline::Deadline;
 pub use error::{ArmFailure, ArmFailureError, Error};
 pub use id::{IdError, ResourceId};
 pub use iso::parse_iso_ms;
-pub use poller::{Pending, pending, wait, wait_gone};
+pub use poller::{Pending, pending, provisioning, wait, wait_gone, wait_provisioned};
 pub use request::{ArmRequest, ArmResponse};
 pub use settings::{AzureFlags, AzureSettings, Cloud, config_dir, resolve};
 pub use submit::{Sent, WriteMode, print_request, submit};

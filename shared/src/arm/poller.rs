@@ -186,6 +186,37 @@ pub async fn wait(
     }
 }
 
+/// Whether a resource's `provisioningState` is still going (not Succeeded, Failed or Canceled).
+pub fn provisioning(resource: &Value) -> bool {
+    let state = resource
+        .pointer("/properties/provisioningState")
+        .and_then(Value::as_str)
+        .unwrap_or("Succeeded");
+    terminal(state).is_none()
+}
+
+/// `resource` (as read from `url`) once its provisioning has ended, within `--timeout`: what an
+/// earlier run started and a re-run waits for.
+pub async fn wait_provisioned(
+    client: &ArmClient,
+    url: &str,
+    resource: Value,
+    what: &str,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Value, Error> {
+    if !provisioning(&resource) {
+        return Ok(resource);
+    }
+    // A PUT answered 201 without an operation is waited for on the resource's own state.
+    let request = ArmRequest::put(url.to_string(), Value::Null);
+    let first = ArmResponse {
+        status: 201,
+        headers: http::HeaderMap::new(),
+        body: resource,
+    };
+    Ok(wait(client, &request, first, what, progress).await?.body)
+}
+
 /// Waits, within the client's `--timeout`, until the resource at `url` is gone (404): an earlier
 /// run's delete that is still going. `progress` gets its state on each look.
 pub async fn wait_gone(
