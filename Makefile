@@ -14,9 +14,11 @@ build: ## debug build of every crate
 	cargo build --workspace
 
 release: ## optimised binaries (the umbrella and every plugin) in target/release
-	cargo build --release -p kubectl-aml $(addprefix -p kubectl-aml-,$(PLUGINS))
+	@echo "building the release binaries: about 9 minutes on 2 cores from a clean clone (fat LTO); seconds when up to date"
+	@start=$$(date +%s); cargo build --release --locked -p kubectl-aml $(addprefix -p kubectl-aml-,$(PLUGINS)) && \
+		echo "release build took $$(( $$(date +%s) - start )) s"
 
-install: release ## put `kubectl-aml` and the plugins in $(PREFIX)/bin (default ~/.local/bin) so `kubectl aml` works
+install: release ## put `kubectl-aml` and the plugins in $(PREFIX)/bin (default ~/.local/bin) so `kubectl aml` works (first build ≈ 9 min on 2 cores)
 	install -d $(BINDIR)
 	install -m 0755 target/release/kubectl-aml $(addprefix target/release/kubectl-aml-,$(PLUGINS)) $(BINDIR)/
 	install -m 0755 scripts/rotate-certs.sh $(BINDIR)/rotate-certs.sh
@@ -93,7 +95,7 @@ sandbox: ## a local sandbox (fake Kubernetes and Azure, real inference servers, 
 		--bin kubectl-aml-scale --bin aml-sandbox
 	target/debug/aml-sandbox up
 
-demo: ## the whole loop on the sandbox: attach, fe install, deploy, score, load and scaling, certs rotate under load, cleanup
+demo: ## the whole loop on the sandbox: attach, fe install, deploy, score, load and scaling, certs rotate under load, cleanup (uses the release plugins when built)
 	scripts/demo.sh
 
 fuzz: ## the parsers' property tests, long (PROPTEST_CASES=20000; local use, minutes)

@@ -250,3 +250,20 @@ pub fn kubectl_too_old_to_apply(what: &str) -> bool {
     }
     old
 }
+
+/// Runs kubectl with its own kubeconfig and a fresh discovery cache.
+pub fn kubectl(fake: &FakeKube, dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    let kubeconfig = dir.join("kubeconfig");
+    if !kubeconfig.exists() {
+        fake.write_kubeconfig(&kubeconfig, None).unwrap();
+    }
+    std::process::Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(&kubeconfig)
+        .arg("--cache-dir")
+        .arg(dir.join("cache"))
+        .args(args)
+        .env_remove("KUBECONFIG")
+        .output()
+        .expect("kubectl must be installed (see README: the machine provides it)")
+}

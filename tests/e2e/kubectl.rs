@@ -4,31 +4,13 @@
 //! matches the server's `/version`, so each fake version below also picks a different kubectl; an
 //! ordinary kubectl runs the same tests, the version-switching assertion skipped.
 
-use std::path::Path;
 use std::process::{Command, Output};
 
 use aml_tests::FakeKube;
 use aml_tests::fake_kube::Options;
 use serde_json::Value;
 
-use crate::common::DEMO;
-
-/// Runs kubectl with its own kubeconfig and a fresh discovery cache.
-fn kubectl(fake: &FakeKube, dir: &Path, args: &[&str]) -> Output {
-    let kubeconfig = dir.join("kubeconfig");
-    if !kubeconfig.exists() {
-        fake.write_kubeconfig(&kubeconfig, None).unwrap();
-    }
-    Command::new("kubectl")
-        .arg("--kubeconfig")
-        .arg(&kubeconfig)
-        .arg("--cache-dir")
-        .arg(dir.join("cache"))
-        .args(args)
-        .env_remove("KUBECONFIG")
-        .output()
-        .expect("kubectl must be installed (see README: the machine provides it)")
-}
+use crate::common::{DEMO, kubectl};
 
 fn ok(output: &Output) -> String {
     let text = String::from_utf8_lossy(&output.stdout).into_owned();

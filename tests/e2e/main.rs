@@ -66,6 +66,7 @@ mod fe_cleanup_failures;
 mod fe_install;
 mod fe_status;
 mod kubectl;
+mod outputs;
 mod process;
 mod router_auth;
 mod router_churn;

@@ -214,8 +214,11 @@ mod tests {
         );
         let (purposes, _) = complete(&["attach", "aks", "x", "--cluster-purpose", ""]);
         assert_eq!(purposes, ["FastProd", "DevTest"]);
+        // Each verb's own formats: az's on attach, kubectl's on fe.
         let (outputs, _) = complete(&["attach", "list", "-o", "j"]);
-        assert_eq!(outputs, ["json"]);
+        assert_eq!(outputs, ["json", "jsonc"]);
+        let (outputs, _) = complete(&["fe", "status", "-o", "j"]);
+        assert_eq!(outputs, ["json", "jsonpath"]);
         // A file argument leaves file names to the shell.
         assert_eq!(complete(&["certs", "inspect", "--cert", ""]).1, FILES);
     }

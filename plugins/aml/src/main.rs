@@ -74,7 +74,8 @@ fn version(out: &mut Printer) -> Result<(), anyhow::Error> {
     let commit = option_env!("AML_COMMIT").unwrap_or("unknown");
     if out.format == OutputFormat::Json {
         let all = serde_json::json!({"version": version, "commit": commit, "plugins": plugins});
-        out.json(&all)?;
+        out.document(&all, String::new)?;
+        out.finish()?;
         return Ok(());
     }
     out.line(&format!("kubectl-aml {version} (commit {commit})"))?;

@@ -1,7 +1,8 @@
 //! The whole command tree — the umbrella's own verbs and each plugin's clap command under its
 //! verb — for the verb list, shell completions and man pages.
 
-use clap::{Arg, Command, CommandFactory};
+use aml_core::cli::command;
+use clap::{Arg, Command};
 
 /// The plugins' verbs, in the order they are listed.
 pub(crate) const VERBS: [&str; 5] = ["attach", "certs", "deploy", "fe", "scale"];
@@ -16,11 +17,11 @@ pub(crate) fn tree() -> Command {
 /// The tree before clap builds it (clap_complete and clap_mangen build it their own way).
 pub(crate) fn unbuilt() -> Command {
     let plugins = [
-        kubectl_aml_attach::Cli::command(),
-        kubectl_aml_certs::Cli::command(),
-        kubectl_aml_deploy::Cli::command(),
-        kubectl_aml_fe::Cli::command(),
-        kubectl_aml_scale::Cli::command(),
+        command::<kubectl_aml_attach::Cli>(),
+        command::<kubectl_aml_certs::Cli>(),
+        command::<kubectl_aml_deploy::Cli>(),
+        command::<kubectl_aml_fe::Cli>(),
+        command::<kubectl_aml_scale::Cli>(),
     ];
     let mut root = Command::new("kubectl-aml")
         .version(env!("CARGO_PKG_VERSION"))

@@ -18,12 +18,14 @@ mod show;
 mod workspace;
 
 use aml_core::Context;
-use aml_core::cli::{Command, Printer, SharedArgs};
+use aml_core::cli::{Command, Formats, Printer, SharedArgs};
 
 use cli::AttachCommand;
 pub use cli::Cli;
 
 impl Command for Cli {
+    const FORMATS: Formats = Formats::AZURE;
+
     fn shared(&self) -> SharedArgs<'_> {
         SharedArgs {
             kube: Some(&self.kube),

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use aml_core::arm::{ArmRequest, Azure, print_request};
-use aml_core::cli::{Command as _, OutputFormat, Printer};
+use aml_core::cli::{Command as _, Printer};
 use aml_core::k8s::{self, Kube};
 use aml_core::{Context, Error};
 use clap::Parser as _;
@@ -331,7 +331,7 @@ fn print_steps(
         };
         listed.push((step, does, request));
     }
-    if matches!(out.format, OutputFormat::Json | OutputFormat::Yaml) {
+    if out.documents() {
         let items: Vec<Value> = listed
             .iter()
             .map(|(step, does, request)| match request {
@@ -339,11 +339,7 @@ fn print_steps(
                 None => json!({"step": step, "does": does}),
             })
             .collect();
-        if out.format == OutputFormat::Json {
-            out.json(&items)?;
-        } else {
-            out.yaml(&items)?;
-        }
+        out.document(&items, String::new)?;
         return Ok(());
     }
     out.info(&format!(

@@ -158,12 +158,11 @@ pub(crate) async fn list(azure: &Azure, secrets: bool, out: &mut Printer) -> any
         .filter(is_cluster_compute)
         .map(|c| shown(c, secrets))
         .collect();
-    if items.is_empty()
-        && matches!(
-            out.format,
-            aml_core::cli::OutputFormat::Table | aml_core::cli::OutputFormat::Wide
-        )
-    {
+    let tables = matches!(
+        out.format,
+        aml_core::cli::OutputFormat::Table | aml_core::cli::OutputFormat::Wide
+    );
+    if items.is_empty() && tables && !out.documents() {
         out.info(&format!(
             "no AKS or Kubernetes computes in workspace `{}`",
             ws.id.name()

@@ -10,12 +10,18 @@ mod source;
 mod summary;
 
 use aml_core::Context;
-use aml_core::cli::{Command, Printer, SharedArgs};
+use aml_core::cli::{Command, Formats, Printer, SharedArgs};
 
 use cli::CertsCommand;
 pub use cli::Cli;
 
 impl Command for Cli {
+    const FORMATS: Formats = Formats {
+        azure: false,
+        wide: false,
+        csv: None,
+    };
+
     fn shared(&self) -> SharedArgs<'_> {
         SharedArgs {
             kube: Some(&self.kube),

@@ -18,12 +18,14 @@ mod show;
 mod update;
 
 use aml_core::Context;
-use aml_core::cli::{Command, Printer, SharedArgs};
+use aml_core::cli::{Command, Formats, Printer, SharedArgs};
 
 pub use cli::Cli;
 use cli::DeployCommand;
 
 impl Command for Cli {
+    const FORMATS: Formats = Formats::AZURE;
+
     fn shared(&self) -> SharedArgs<'_> {
         SharedArgs {
             kube: Some(&self.kube),

@@ -4,7 +4,7 @@
 use aml_core::Context;
 use aml_core::Error;
 use aml_core::arm::ArmRequest;
-use aml_core::cli::{OutputFormat, Printer, Table};
+use aml_core::cli::{Printer, Table};
 use serde_json::json;
 
 use crate::cli::{Container, KeyName, KeysArgs, LogsArgs, RegenArgs, ServiceArg};
@@ -69,20 +69,13 @@ pub(crate) async fn keys(ctx: &Context, args: &KeysArgs, out: &mut Printer) -> a
         }
     };
     let (primary, secondary) = (shown("primaryKey"), shown("secondaryKey"));
-    match out.format {
-        OutputFormat::Json => {
-            out.json(&json!({"primaryKey": primary, "secondaryKey": secondary}))?
-        }
-        OutputFormat::Yaml => {
-            out.yaml(&json!({"primaryKey": primary, "secondaryKey": secondary}))?
-        }
-        _ => {
-            let mut table = Table::new(["KEY", "VALUE"]);
-            table.row(["primary", primary.as_str()]);
-            table.row(["secondary", secondary.as_str()]);
-            out.line(table.to_string().trim_end())?;
-        }
-    }
+    let keys = json!({"primaryKey": primary, "secondaryKey": secondary});
+    out.document(&keys, || {
+        let mut table = Table::new(["KEY", "VALUE"]);
+        table.row(["primary", primary.as_str()]);
+        table.row(["secondary", secondary.as_str()]);
+        table.to_string().trim_end().to_string()
+    })?;
     if !args.show_secrets {
         out.info("keys are masked: --show-secrets prints them");
     }
@@ -149,17 +142,15 @@ pub(crate) async fn token(
     let refresh = answer["refreshAfterTimeUtc"].as_i64().unwrap_or(0);
     let view = json!({"accessToken": answer["accessToken"], "tokenType": answer["tokenType"],
         "expiryTimeUtc": expiry, "refreshAfterTimeUtc": refresh, "expiresOn": when(expiry), "refreshAfter": when(refresh)});
-    match out.format {
-        OutputFormat::Json => out.json(&view)?,
-        OutputFormat::Yaml => out.yaml(&view)?,
-        _ => {
-            out.line(answer["accessToken"].as_str().unwrap_or(""))?;
-            out.info(&format!(
-                "expires {}; ask for a new one after {}",
-                when(expiry),
-                when(refresh)
-            ));
-        }
+    if out.documents() {
+        out.document(&view, String::new)?;
+    } else {
+        out.line(answer["accessToken"].as_str().unwrap_or(""))?;
+        out.info(&format!(
+            "expires {}; ask for a new one after {}",
+            when(expiry),
+            when(refresh)
+        ));
     }
     Ok(())
 }

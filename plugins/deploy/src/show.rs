@@ -1,5 +1,6 @@
 //! `show` and `list`: one row per deployment — NAME DEPLOYMENT COMPUTE STATE REPLICAS AUTOSCALE
-//! AUTH TRAFFIC SCORING-URI AGE — or the endpoints and deployments as ARM returns them.
+//! AUTH TRAFFIC SCORING-URI AGE (`-o wide`: MODEL INSTANCE-TYPE) — or the endpoints and
+//! deployments as ARM returns them.
 
 use aml_core::arm::{Azure, ML_API};
 use aml_core::cli::{OutputFormat, Printer, Report, Table, human_age};
@@ -46,7 +47,20 @@ fn age(resource: &Value) -> String {
         .unwrap_or_else(|| "-".into())
 }
 
-fn rows(service: &Value) -> Vec<Vec<String>> {
+/// `-o wide`'s extra cells: the model (`NAME:VERSION` from its asset id) and the instance type.
+fn wide_cells(deployment: &Value) -> [String; 2] {
+    let p = &deployment["properties"];
+    let model = p["model"].as_str().map_or_else(
+        || "-".to_string(),
+        |id| match id.split('/').collect::<Vec<_>>().as_slice() {
+            [.., "models", name, "versions", version] => format!("{name}:{version}"),
+            _ => id.to_string(),
+        },
+    );
+    [model, text(&p["instanceType"])]
+}
+
+fn rows(service: &Value, wide: bool) -> Vec<Vec<String>> {
     let endpoint = &service["endpoint"];
     let p = &endpoint["properties"];
     let name = text(&endpoint["name"]);
@@ -62,7 +76,7 @@ fn rows(service: &Value) -> Vec<Vec<String>> {
         .cloned()
         .unwrap_or_default();
     if deployments.is_empty() {
-        return vec![vec![
+        let mut row = vec![
             name,
             "-".into(),
             compute,
@@ -73,7 +87,11 @@ fn rows(service: &Value) -> Vec<Vec<String>> {
             "-".into(),
             uri,
             age(endpoint),
-        ]];
+        ];
+        if wide {
+            row.extend(["-".to_string(), "-".to_string()]);
+        }
+        return vec![row];
     }
     deployments
         .iter()
@@ -99,7 +117,7 @@ fn rows(service: &Value) -> Vec<Vec<String>> {
                 .and_then(|t| t.iter().find(|(k, _)| k.eq_ignore_ascii_case(&dname)))
                 .and_then(|(_, v)| v.as_i64())
                 .unwrap_or(0);
-            vec![
+            let mut row = vec![
                 name.clone(),
                 dname,
                 compute.clone(),
@@ -113,14 +131,18 @@ fn rows(service: &Value) -> Vec<Vec<String>> {
                 format!("{traffic}%"),
                 uri.clone(),
                 age(d),
-            ]
+            ];
+            if wide {
+                row.extend(wide_cells(d));
+            }
+            row
         })
         .collect()
 }
 
 impl Report for Services {
-    fn tables(&self, _wide: bool) -> Vec<Table> {
-        let mut table = Table::new([
+    fn tables(&self, wide: bool) -> Vec<Table> {
+        let mut headers = vec![
             "NAME",
             "DEPLOYMENT",
             "COMPUTE",
@@ -131,9 +153,13 @@ impl Report for Services {
             "TRAFFIC",
             "SCORING-URI",
             "AGE",
-        ]);
+        ];
+        if wide {
+            headers.extend(["MODEL", "INSTANCE-TYPE"]);
+        }
+        let mut table = Table::new(headers);
         for service in &self.0 {
-            for row in rows(service) {
+            for row in rows(service, wide) {
                 table.row(row);
             }
         }
@@ -150,10 +176,10 @@ impl Report for Services {
 
 /// Prints one service: a JSON/YAML object, or its rows.
 pub(crate) fn print_one(service: &Service, out: &mut Printer) -> anyhow::Result<()> {
-    match out.format {
-        OutputFormat::Json => out.json(&view(service))?,
-        OutputFormat::Yaml => out.yaml(&view(service))?,
-        _ => out.report(&Services(vec![view(service)]))?,
+    if out.documents() {
+        out.document(&view(service), String::new)?;
+    } else {
+        out.report(&Services(vec![view(service)]))?;
     }
     Ok(())
 }
@@ -193,7 +219,8 @@ pub(crate) async fn list(azure: &Azure, out: &mut Printer) -> anyhow::Result<()>
         .into_iter()
         .flatten()
         .collect();
-    if services.is_empty() && matches!(out.format, OutputFormat::Table | OutputFormat::Wide) {
+    let tables = matches!(out.format, OutputFormat::Table | OutputFormat::Wide);
+    if services.is_empty() && tables && !out.documents() {
         out.info(&format!(
             "no services on Kubernetes computes in workspace `{}`",
             ws.id.name()

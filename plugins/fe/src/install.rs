@@ -6,7 +6,7 @@
 //! the docs' order → optionally wait for the rollout. Re-running converges: unchanged objects say so.
 
 use aml_core::Error;
-use aml_core::cli::{DryRun, OutputFormat, Printer, Report, Table};
+use aml_core::cli::{DryRun, Printer, Report, Table};
 use aml_core::k8s::install::{self, InstallSpec, MANAGED_BY, MANAGED_BY_LABEL, RouterScale};
 use aml_core::k8s::{self, AZUREML_FE, FeObject, Kube, backup};
 use aml_core::tls::{Material, Part};
@@ -283,23 +283,12 @@ fn print_manifests(
                 json!("<left out: add --show-secrets to print the private key>");
         }
     }
-    match out.format {
-        // YAML as one document per object (what GitOps repositories and `kubectl apply -f` take);
-        // JSON as a v1 List, as `kubectl create --dry-run=client -o json` prints several objects.
-        OutputFormat::Yaml => {
-            for manifest in &manifests {
-                out.line("---")?;
-                out.yaml(manifest)?;
-            }
-        }
-        OutputFormat::Json => {
-            out.json(&json!({"apiVersion": "v1", "kind": "List", "items": manifests}))?;
-        }
-        _ => {
-            for m in &manifests {
-                out.line(&format!("{} would be applied (dry run)", kubectl_name(m)))?;
-            }
-        }
+    // In a document format the objects print as one v1 List, as `kubectl create
+    // --dry-run=client -o yaml|json` prints several objects (`kubectl apply -f` takes it).
+    for m in &manifests {
+        out.document(m, || {
+            format!("{} would be applied (dry run)", kubectl_name(m))
+        })?;
     }
     if !spec.https {
         out.warn("no --cert/--key: the manifests serve HTTP only (an existing azuremlfessl Secret is kept, and HTTPS is on, when applied for real)");

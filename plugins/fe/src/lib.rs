@@ -11,13 +11,15 @@ mod serve;
 mod status;
 
 use aml_core::Context;
-use aml_core::cli::{Command, Printer, SharedArgs};
+use aml_core::cli::{Command, Formats, Printer, SharedArgs};
 use aml_core::k8s;
 
 pub use cli::Cli;
 use cli::FeCommand;
 
 impl Command for Cli {
+    const FORMATS: Formats = Formats::CLUSTER;
+
     fn shared(&self) -> SharedArgs<'_> {
         SharedArgs {
             kube: Some(&self.kube),

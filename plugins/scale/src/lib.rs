@@ -11,12 +11,18 @@ mod simulate;
 mod status;
 
 use aml_core::Context;
-use aml_core::cli::{Command, Printer, SharedArgs};
+use aml_core::cli::{Command, Formats, Printer, SharedArgs};
 
 pub use cli::Cli;
 use cli::ScaleCommand;
 
 impl Command for Cli {
+    const FORMATS: Formats = Formats {
+        azure: false,
+        wide: true,
+        csv: Some("simulate, replay"),
+    };
+
     fn shared(&self) -> SharedArgs<'_> {
         // Only `status` looks at a cluster: the other verbs' help leaves the Kubernetes flags out.
         let kube = match &self.command {

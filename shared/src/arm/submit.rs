@@ -6,9 +6,9 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::{ArmRequest, ArmResponse, Azure, Pending, pending, wait};
-use crate::cli::{OutputFormat, Printer};
+use crate::Result;
+use crate::cli::Printer;
 use crate::redact::redacted;
-use crate::{Error, Result};
 
 /// How to send a write.
 #[derive(Debug, Clone, Copy)]
@@ -38,14 +38,6 @@ struct Printed<'a> {
     body: Option<Value>,
 }
 
-fn stdout(source: std::io::Error) -> Error {
-    Error::File {
-        action: "write to",
-        path: "stdout".into(),
-        source,
-    }
-}
-
 /// Prints a request as `--dry-run` shows it (secrets redacted): text, or JSON/YAML.
 pub fn print_request(request: &ArmRequest, out: &mut Printer) -> Result<()> {
     let shown = Printed {
@@ -53,18 +45,14 @@ pub fn print_request(request: &ArmRequest, out: &mut Printer) -> Result<()> {
         url: &request.url,
         body: request.body.as_ref().map(redacted),
     };
-    match out.format {
-        OutputFormat::Json => out.json(&shown).map_err(stdout),
-        OutputFormat::Yaml => out.yaml(&shown).map_err(stdout),
-        _ => {
-            let text = ArmRequest {
-                body: shown.body.clone(),
-                ..request.clone()
-            }
-            .describe();
-            out.line(&text).map_err(stdout)
+    let text = || {
+        ArmRequest {
+            body: shown.body.clone(),
+            ..request.clone()
         }
-    }
+        .describe()
+    };
+    out.document(&shown, text)
 }
 
 /// Sends `request` as `mode` says; `what` names it in messages ("attaching cluster `aks1` …").
@@ -88,13 +76,9 @@ pub async fn submit(
         match &operation {
             Some(op) => {
                 out.info(&format!("{what}: accepted; Azure is still working on it"));
-                match out.format {
-                    OutputFormat::Json => out.json(&json!({ "operation": op })).map_err(stdout)?,
-                    OutputFormat::Yaml => out.yaml(&json!({ "operation": op })).map_err(stdout)?,
-                    _ => out
-                        .line(&format!("{}: {}", op.header, op.url))
-                        .map_err(stdout)?,
-                }
+                out.document(&json!({ "operation": op }), || {
+                    format!("{}: {}", op.header, op.url)
+                })?;
             }
             None => out.info(&format!("{what}: done")),
         }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
-use crate::cli::output::OutputFormat;
+use crate::cli::format::{FormatParser, Formats, OutputFormat, Query};
 
 /// kubectl's connection flags, spelled as kubectl spells them.
 #[derive(Debug, Clone, Default, Args)]
@@ -81,15 +81,20 @@ pub enum CredentialArg {
 #[command(next_help_heading = "Output options")]
 pub struct OutputArgs {
     /// Output format: data goes to stdout, messages to stderr
+    // Each plugin narrows the parser and the help to its own formats (`cli::command`).
     #[arg(
         short = 'o',
         long,
-        value_enum,
         value_name = "FORMAT",
-        default_value_t,
+        default_value = "table",
+        value_parser = FormatParser(Formats::AZURE),
         global = true
     )]
     pub output: OutputFormat,
+
+    /// JMESPath query applied to the output before it is printed, as az's --query
+    #[arg(long, value_name = "JMESPATH", value_parser = Query::parse, global = true)]
+    pub query: Option<Query>,
 
     /// Never colour messages (also: NO_COLOR=1)
     #[arg(long, global = true)]

@@ -6,7 +6,11 @@
 
 pub mod args;
 mod exit;
+pub mod format;
+pub mod jsonpath;
+mod jsonpath_parse;
 pub mod output;
+mod render;
 mod table;
 
 use std::ffi::OsString;
@@ -16,7 +20,9 @@ pub use args::{
     AzureArgs, CredentialArg, DryRun, KubeArgs, OutputArgs, parse_duration, positive_duration,
 };
 pub use exit::{EXIT_CODES_HELP, ExitCode};
-pub use output::{OutputFormat, Printer, Report, plural};
+pub use format::{Formats, OutputFormat, Query};
+pub use output::{Printer, Report, plural};
+pub use render::render;
 pub use table::{Table, human_age};
 
 use crate::{Context, Env, k8s};
@@ -41,6 +47,9 @@ pub trait Command: clap::Parser {
     /// Does the work; errors are reported by the caller, never printed here.
     fn run(self, ctx: &Context, out: &mut Printer) -> impl Future<Output = anyhow::Result<()>>;
 
+    /// The output formats this plugin's commands print.
+    const FORMATS: Formats = Formats::CLUSTER;
+
     /// Worker threads for the async runtime: `None` (the default) runs on the main thread, which
     /// is all a command that waits on a few requests needs; a server asks for its cores.
     fn worker_threads(&self) -> Option<usize> {
@@ -54,16 +63,38 @@ pub trait Command: clap::Parser {
 /// command that is already named, clap#4996).
 pub fn parse<C, I, T>(argv: I) -> Result<C, clap::Error>
 where
-    C: clap::Parser,
+    C: Command,
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
-    let command = C::command();
+    let command = command::<C>();
     let typed = command
         .get_name()
         .replacen("kubectl-aml-", "kubectl aml ", 1);
     let matches = command.bin_name(typed).try_get_matches_from(argv)?;
     <C as clap::FromArgMatches>::from_arg_matches(&matches)
+}
+
+/// A plugin's clap command with its own output formats: `-o` offers and accepts only those;
+/// `--query` is hidden and refused on cluster verbs (kubectl's `-o jsonpath=` is theirs).
+pub fn command<C: Command>() -> clap::Command {
+    let formats = C::FORMATS;
+    let command = <C as clap::CommandFactory>::command().mut_arg("output", |arg| {
+        // The help line lists the formats (templates included); clap's list would repeat it.
+        arg.value_parser(format::FormatParser(formats))
+            .help(formats.help())
+            .hide_possible_values(true)
+    });
+    if formats.azure {
+        return command;
+    }
+    command.mut_arg("query", |arg| {
+        arg.hide(true).value_parser(|_: &str| {
+            Err::<Query, _>(
+                "--query (JMESPath) is for the Azure verbs; here use -o jsonpath=TEMPLATE",
+            )
+        })
+    })
 }
 
 /// The whole life of a plugin process: returns the exit code for `main` to return.
@@ -81,7 +112,7 @@ pub fn main<C: Command>() -> std::process::ExitCode {
     let output = cli.shared().output.clone();
     let no_color = output.no_color || env.no_color;
     init_tracing(output.verbose, env.rust_log.as_deref(), no_color);
-    let mut printer = Printer::stdio(output.output, no_color);
+    let mut printer = Printer::stdio(output.output.clone(), no_color);
     let mut builder = match cli.worker_threads() {
         Some(threads) if threads > 1 => {
             let mut builder = tokio::runtime::Builder::new_multi_thread();
@@ -125,7 +156,17 @@ where
 
 /// Runs a parsed command and reports its error, if any.
 pub async fn execute<C: Command>(cli: C, env: &Env, printer: &mut Printer) -> ExitCode {
-    printer.format = cli.shared().output.output;
+    printer.set_output(cli.shared().output, C::FORMATS);
+    if printer.format == OutputFormat::Name && cli.shared().output.query.is_some() {
+        return report(
+            &crate::Error::usage(
+                "--query does not work with -o name",
+                "use -o tsv, json, yaml or table with --query",
+            )
+            .into(),
+            printer,
+        );
+    }
     let shared = cli.shared();
     let ctx = Context::new(shared.kube, shared.azure, env);
     let deadline = ctx.deadline();
@@ -138,9 +179,12 @@ pub async fn execute<C: Command>(cli: C, env: &Env, printer: &mut Printer) -> Ex
             .await
             .unwrap_or_else(|_| Err(out_of_time(d.limit).into())),
     };
-    let code = match outcome {
-        Ok(()) => ExitCode::OK,
-        Err(e) => report(&e, printer),
+    // What was collected prints even when the command then failed: it says what was done.
+    let printed = printer.finish();
+    let code = match (outcome, printed) {
+        (Ok(()), Ok(())) => ExitCode::OK,
+        (Err(e), _) => report(&e, printer),
+        (Ok(()), Err(e)) => report(&e.into(), printer),
     };
     let _ = printer.flush();
     code

@@ -1,57 +1,21 @@
-//! The printer: stdout carries data only (table, wide, json, yaml, name); stderr carries messages.
+//! The printer: stdout carries data only; stderr carries messages.
 //!
+//! Tables and names print as they come. The document formats (json, yaml, jsonpath, tsv, …) are
+//! collected and printed once, when the command ends: one object alone, several as one `List`
+//! (cluster verbs) or array (Azure verbs), `--query` applied to the whole.
 //! `Printer` owns both writers and the input used for confirmations, so in-process tests capture
 //! everything a plugin says and answer its questions.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
-use std::fmt;
 use std::io::{self, BufRead, IsTerminal, Write};
 use std::sync::{Arc, Mutex};
 
-use clap::ValueEnum;
 use serde::Serialize;
+use serde_json::{Value, json};
 
-use super::Table;
+use super::format::{Formats, OutputFormat, Query};
+use super::{OutputArgs, Table, render};
 use crate::Error;
-
-/// `-o/--output` values.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
-#[value(rename_all = "snake_case")]
-pub enum OutputFormat {
-    /// Columns for people.
-    #[default]
-    Table,
-    /// Columns with more detail.
-    Wide,
-    /// JSON for scripts.
-    Json,
-    /// YAML for scripts.
-    Yaml,
-    /// `kind/name` lines, like kubectl.
-    Name,
-    /// Comma-separated values, for commands with tabular data (see their help).
-    Csv,
-}
-
-impl OutputFormat {
-    /// The flag value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Table => "table",
-            Self::Wide => "wide",
-            Self::Json => "json",
-            Self::Yaml => "yaml",
-            Self::Name => "name",
-            Self::Csv => "csv",
-        }
-    }
-}
-
-impl fmt::Display for OutputFormat {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// Something a command prints in every output format.
 pub trait Report: Serialize {
@@ -106,8 +70,14 @@ pub struct Printer {
     interactive: bool,
     progress: bool,
     color: bool,
+    /// jsonc is coloured unless --no-color or NO_COLOR, terminal or not, as az does.
+    jsonc_color: bool,
     /// The `-o` format the user chose.
     pub format: OutputFormat,
+    query: Option<Query>,
+    /// Several documents print as an array (Azure verbs) rather than a `List`.
+    arrays: bool,
+    documents: Vec<Value>,
 }
 
 impl Printer {
@@ -120,7 +90,11 @@ impl Printer {
             interactive: io::stdin().is_terminal(),
             progress: io::stderr().is_terminal(),
             color: !no_color && io::stderr().is_terminal(),
+            jsonc_color: !no_color,
             format,
+            query: None,
+            arrays: false,
+            documents: Vec::new(),
         }
     }
 
@@ -140,21 +114,36 @@ impl Printer {
             interactive,
             progress: interactive,
             color: false,
+            jsonc_color: true,
             format,
+            query: None,
+            arrays: false,
+            documents: Vec::new(),
         };
         (printer, out, err)
     }
 
+    /// Takes the output flags of a verb with these formats.
+    pub fn set_output(&mut self, output: &OutputArgs, formats: Formats) {
+        self.format = output.output.clone();
+        self.query = output.query.clone();
+        self.arrays = formats.azure;
+    }
+
+    /// True when what is printed is a JSON document (json, yaml, jsonpath, tsv, `--query`, …),
+    /// not a table or names.
+    pub fn documents(&self) -> bool {
+        self.format.is_document()
+            || (self.query.is_some()
+                && matches!(self.format, OutputFormat::Table | OutputFormat::Wide))
+    }
+
     /// Prints a report in the chosen format; a format the report has no form for is a usage error.
     pub fn report<R: Report>(&mut self, report: &R) -> Result<(), Error> {
-        let stdout = |source| Error::File {
-            action: "write to",
-            path: "stdout".into(),
-            source,
-        };
+        if self.documents() {
+            return self.document(report, String::new);
+        }
         match self.format {
-            OutputFormat::Json => self.json(report).map_err(stdout),
-            OutputFormat::Yaml => self.yaml(report).map_err(stdout),
             OutputFormat::Csv => match report.csv() {
                 Some(text) => self.out.write_all(text.as_bytes()).map_err(stdout),
                 None => Err(Error::usage(
@@ -168,7 +157,7 @@ impl Printer {
                 }
                 Ok(())
             }
-            OutputFormat::Table | OutputFormat::Wide => {
+            _ => {
                 let tables = report.tables(self.format == OutputFormat::Wide);
                 let text: Vec<String> = tables
                     .iter()
@@ -182,16 +171,52 @@ impl Printer {
         }
     }
 
-    /// Prints a value as pretty JSON.
-    pub fn json<T: Serialize + ?Sized>(&mut self, value: &T) -> io::Result<()> {
-        serde_json::to_writer_pretty(&mut self.out, value)?;
-        writeln!(self.out)
+    /// Prints `value` as a document in a document format (collected until [`Printer::finish`]),
+    /// else `text()` as a line (nothing when it is empty).
+    pub fn document<T: Serialize + ?Sized>(
+        &mut self,
+        value: &T,
+        text: impl FnOnce() -> String,
+    ) -> Result<(), Error> {
+        if self.documents() {
+            let value = serde_json::to_value(value).map_err(|e| {
+                Error::usage(
+                    format!("cannot print this output as {}: {e}", self.format),
+                    "use -o table",
+                )
+            })?;
+            self.documents.push(value);
+            return Ok(());
+        }
+        let text = text();
+        if text.is_empty() {
+            return Ok(());
+        }
+        self.line(&text).map_err(stdout)
     }
 
-    /// Prints a value as YAML, keys sorted like kubectl's.
-    pub fn yaml<T: Serialize + ?Sized>(&mut self, value: &T) -> io::Result<()> {
-        let text = to_yaml(value).map_err(io::Error::other)?;
-        self.out.write_all(text.as_bytes())
+    /// Prints the collected documents: one alone, several as one `List` or array, `--query`
+    /// applied first. Called once, when the command ends (also after a failure: what was done
+    /// is shown).
+    pub fn finish(&mut self) -> Result<(), Error> {
+        let mut documents = std::mem::take(&mut self.documents);
+        let document = match documents.len() {
+            0 => return Ok(()),
+            1 => documents.remove(0),
+            _ if self.arrays => Value::Array(documents),
+            _ => json!({"apiVersion": "v1", "kind": "List", "items": documents,
+                        "metadata": {"resourceVersion": ""}}),
+        };
+        let document = match &self.query {
+            Some(query) => query.search(&document).map_err(|e| {
+                Error::usage(format!("--query: {e}"), "check the query against -o json")
+            })?,
+            None => document,
+        };
+        let color = self.jsonc_color;
+        let text = render::render(&document, &self.format, color)
+            .map_err(|e| Error::usage(e, "use -o json or -o yaml"))?;
+        self.out.write_all(text.as_bytes()).map_err(stdout)
     }
 
     /// Writes a line of data to stdout.
@@ -268,6 +293,14 @@ impl Printer {
         } else {
             text.to_string()
         }
+    }
+}
+
+fn stdout(source: io::Error) -> Error {
+    Error::File {
+        action: "write to",
+        path: "stdout".into(),
+        source,
     }
 }
 
