@@ -112,12 +112,18 @@ async fn reattach_gives_the_same_settings_and_pair_again_and_a_re_run_has_nothin
     assert!(!Path::new(&state).exists(), "a dry run writes nothing");
     assert_eq!(puts(&ctx).len(), 1, "a dry run sends nothing");
 
-    let out = ctx.run::<Attach>(&reattach(&state, &["--yes"])).await;
+    let out = ctx
+        .run::<Attach>(&reattach(&state, &["--yes", "-o", "json"]))
+        .await;
     assert_eq!(out.code, 0, "{out}");
     assert!(
         out.stderr.contains("compute `aks-tls` re-attached"),
         "{out}"
     );
+    // What the steps print is one document: an array, the compute attached again last.
+    let printed: Value = serde_json::from_str(&out.stdout).expect(&out.stdout);
+    let last = printed.as_array().and_then(|a| a.last()).cloned();
+    assert_eq!(last.unwrap_or_default()["name"], "aks-tls", "{out}");
     assert_eq!(
         done_steps(&state),
         ["read", "export", "detach", "cleanup", "attach"]

@@ -12,6 +12,8 @@ use crate::common::{Attach, Certs, DEMO, Deploy, Fe, assert_code, demo, kubectl}
 
 type Scale = kubectl_aml_scale::Cli;
 
+const ATTACH: &str = env!("CARGO_BIN_EXE_aml-attach-dup");
+
 fn stdout_of(output: &Output) -> String {
     assert!(
         output.status.success(),
@@ -173,6 +175,14 @@ async fn azure_verbs_take_query_tsv_jsonc_and_none() {
         jsonc.stdout.contains("\x1b[94m\"name\"\x1b[0m"),
         "{}",
         jsonc.stdout
+    );
+    // A process honours NO_COLOR (which run_plugin sets) in jsonc too.
+    let plain = crate::common::run_plugin(ATTACH, &ctx, &["show", "k8s", "-o", "jsonc"]);
+    assert_eq!(plain.status.code(), Some(0));
+    let plain = String::from_utf8_lossy(&plain.stdout);
+    assert!(
+        !plain.contains('\x1b') && plain.contains("\"name\": \"k8s\""),
+        "{plain}"
     );
     let none = ctx.run::<Attach>(&["show", "k8s", "-o", "none"]).await;
     assert_code(&none, 0);

@@ -112,7 +112,9 @@ pub(crate) async fn run(ctx: &Context, args: &DetachArgs, out: &mut Printer) -> 
             args.name
         ));
     }
-    out.line(&format!("compute/{} detached", args.name))?;
+    // kubectl's `KIND/NAME detached` line; in a document format, the same as a record.
+    let done = serde_json::json!({ "detached": format!("compute/{}", args.name) });
+    out.document(&done, || format!("compute/{} detached", args.name))?;
     Ok(())
 }
 

@@ -105,6 +105,8 @@ pub(crate) async fn run(ctx: &Context, args: &DeleteArgs, out: &mut Printer) -> 
     if args.write.dry_run {
         return Ok(());
     }
-    out.line(&format!("{gone} deleted"))?;
+    // kubectl's `KIND/NAME deleted` line; in a document format, the same as a record.
+    let done = serde_json::json!({ "deleted": gone });
+    out.document(&done, || format!("{gone} deleted"))?;
     Ok(())
 }
