@@ -14,11 +14,11 @@ build: ## debug build of every crate
 	cargo build --workspace
 
 release: ## optimised binaries (the umbrella and every plugin) in target/release
-	@echo "building the release binaries: about 9 minutes on 2 cores from a clean clone (fat LTO); seconds when up to date"
+	@echo "building the release binaries: about 4-5 minutes on 2 cores from a clean clone; seconds when up to date"
 	@start=$$(date +%s); cargo build --release --locked -p kubectl-aml $(addprefix -p kubectl-aml-,$(PLUGINS)) && \
 		echo "release build took $$(( $$(date +%s) - start )) s"
 
-install: release ## put `kubectl-aml` and the plugins in $(PREFIX)/bin (default ~/.local/bin) so `kubectl aml` works (first build ≈ 9 min on 2 cores)
+install: release ## put `kubectl-aml` and the plugins in $(PREFIX)/bin (default ~/.local/bin) so `kubectl aml` works (first build ≈ 4-5 min on 2 cores)
 	install -d $(BINDIR)
 	install -m 0755 target/release/kubectl-aml $(addprefix target/release/kubectl-aml-,$(PLUGINS)) $(BINDIR)/
 	install -m 0755 scripts/rotate-certs.sh $(BINDIR)/rotate-certs.sh
