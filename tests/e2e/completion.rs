@@ -28,6 +28,16 @@ fn installed() -> tempfile::TempDir {
 
 /// What bash offers for `line` (completing its last word) through kubectl's completion script.
 fn complete(dir: &Path, kubeconfig: Option<&Path>, line: &str) -> Vec<String> {
+    complete_with(dir, kubeconfig, &[], line)
+}
+
+/// [`complete`] with more of the environment set (`PATH` entries go before the others).
+fn complete_with(
+    dir: &Path,
+    kubeconfig: Option<&Path>,
+    env: &[(&str, String)],
+    line: &str,
+) -> Vec<String> {
     assert!(
         Path::new(BASH_COMPLETION).exists(),
         "the completion tests need bash-completion (README prerequisites; `apt-get install bash-completion`)"
@@ -44,13 +54,16 @@ fn complete(dir: &Path, kubeconfig: Option<&Path>, line: &str) -> Vec<String> {
         __start_kubectl kubectl "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"
         printf '%s\n' "${COMPREPLY[@]}"
     "#;
-    let path = format!(
-        "{}:{}",
-        dir.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
+    let mut path = format!("{}:", dir.display());
+    for (_, more) in env.iter().filter(|(name, _)| *name == "PATH") {
+        path.push_str(&format!("{more}:"));
+    }
+    path.push_str(&std::env::var("PATH").unwrap_or_default());
     let mut command = Command::new("bash");
     command.args(["-c", script, "bash", line]).env("PATH", path);
+    for (name, value) in env.iter().filter(|(name, _)| *name != "PATH") {
+        command.env(name, value);
+    }
     if let Some(kubeconfig) = kubeconfig {
         command.env("KUBECONFIG", kubeconfig);
     }
@@ -125,6 +138,42 @@ fn namespaces_come_from_the_cluster_and_a_slow_one_gives_none_within_a_second() 
         "{:?}",
         started.elapsed()
     );
+}
+
+/// `attach show <TAB>` offers the workspace's computes and `deploy keys <TAB>` its services, from
+/// the plugins' own `list -o name` with the -g/-w typed on the line; a new compute's name is not
+/// completed from the existing ones.
+#[tokio::test]
+async fn compute_and_service_names_come_from_the_workspace() {
+    let ctx = crate::deploy::ctx();
+    ctx.arm().add_kubernetes_compute("k8s-2", "other");
+    assert_eq!(crate::deploy::create(&ctx, &[]).await.code, 0);
+    let dir = installed();
+    for (verb, binary) in [
+        ("attach", env!("CARGO_BIN_EXE_aml-attach-dup")),
+        ("deploy", env!("CARGO_BIN_EXE_aml-deploy-dup")),
+    ] {
+        symlink(binary, dir.path().join(format!("kubectl-aml-{verb}"))).unwrap();
+    }
+    let Some((_, azure)) = &ctx.arm else {
+        unreachable!("the deploy context has a fake ARM")
+    };
+    let env = [
+        ("PATH", azure.bin_dir.display().to_string()),
+        ("AZURE_CONFIG_DIR", azure.config_dir.display().to_string()),
+        ("HOME", ctx.dir.path().display().to_string()),
+    ];
+    let kubeconfig = Some(ctx.kubeconfig.as_path());
+    let line = "kubectl aml attach show -g rg1 -w ws1 k";
+    assert_eq!(
+        complete_with(dir.path(), kubeconfig, &env, line),
+        ["k8s", "k8s-2"]
+    );
+    let line = "kubectl aml deploy keys ";
+    assert_eq!(complete_with(dir.path(), kubeconfig, &env, line), ["svc"]);
+    let line = "kubectl aml attach k8s k";
+    let offered = complete_with(dir.path(), kubeconfig, &env, line);
+    assert!(!offered.contains(&"k8s-2".to_string()), "{offered:?}");
 }
 
 #[test]

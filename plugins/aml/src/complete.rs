@@ -1,7 +1,8 @@
 //! `kubectl_complete-aml`: kubectl (1.26+) completes `kubectl aml …` by running this program with
 //! the words after `aml`, the last being the one completed, and reads Cobra's answer: candidates one
-//! per line (`value\tdescription`), then `:DIRECTIVE`. Namespaces and contexts come from kubectl
-//! within a second; a slow API server gives none rather than a stuck shell.
+//! per line (`value\tdescription`), then `:DIRECTIVE`. Namespaces and contexts come from kubectl,
+//! compute and service names from the plugin's own `list -o name`, each within a second; a slow
+//! server gives none rather than a stuck shell.
 
 use std::process::{Command as Process, Stdio};
 use std::time::{Duration, Instant};
@@ -14,6 +15,30 @@ const NO_FILES: u8 = 4;
 const FILES: u8 = 0;
 /// The most a dynamic look-up may take.
 const LOOK_UP: Duration = Duration::from_millis(900);
+/// Commands whose first argument names an existing compute (attach) or service (deploy).
+const NAMED: [(&str, &[&str]); 2] = [
+    ("attach", &["show", "detach", "reattach"]),
+    (
+        "deploy",
+        &[
+            "show",
+            "update",
+            "delete",
+            "keys",
+            "regen-key",
+            "token",
+            "logs",
+        ],
+    ),
+];
+/// The Azure flags a name look-up passes on (`-g`, `-w` and the rest, as typed).
+const AZURE_FLAGS: [&str; 5] = [
+    "resource-group",
+    "workspace",
+    "subscription",
+    "cloud",
+    "credential",
+];
 
 /// The answer for `words` (the last one is being completed): candidates and the directive.
 pub(crate) fn candidates(tree: &Command, words: &[String]) -> (Vec<String>, u8) {
@@ -22,6 +47,8 @@ pub(crate) fn candidates(tree: &Command, words: &[String]) -> (Vec<String>, u8) 
         None => (&[][..], ""),
     };
     let mut current = tree;
+    let mut path: Vec<&str> = Vec::new();
+    let mut arguments = 0;
     let mut wants_value: Option<&Arg> = None;
     let mut kube_flags: Vec<String> = Vec::new();
     for word in done {
@@ -48,6 +75,9 @@ pub(crate) fn candidates(tree: &Command, words: &[String]) -> (Vec<String>, u8) 
             }
         } else if let Some(sub) = current.find_subcommand(word) {
             current = sub;
+            path.push(sub.get_name());
+        } else {
+            arguments += 1;
         }
     }
     let keep = |c: &String| c.starts_with(partial);
@@ -68,6 +98,15 @@ pub(crate) fn candidates(tree: &Command, words: &[String]) -> (Vec<String>, u8) 
             .filter(keep)
             .collect();
         return (flags, NO_FILES);
+    }
+    if let ([verb, command], 0) = (path.as_slice(), arguments) {
+        let named = NAMED
+            .iter()
+            .any(|(v, commands)| v == verb && commands.contains(command));
+        if named {
+            let names = names_of(verb, &kube_flags);
+            return (names.into_iter().filter(keep).collect(), NO_FILES);
+        }
     }
     let subs: Vec<String> = current
         .get_subcommands()
@@ -93,11 +132,29 @@ fn has_fixed_values(arg: &Arg) -> bool {
     !arg.get_possible_values().is_empty()
 }
 
-/// Keeps --context and --kubeconfig for the look-ups that follow.
-fn remember(arg: &Arg, value: &str, kube_flags: &mut Vec<String>) {
-    if let Some(long @ ("context" | "kubeconfig")) = arg.get_long() {
-        kube_flags.push(format!("--{long}={value}"));
+/// Keeps --context, --kubeconfig and the Azure flags for the look-ups that follow.
+fn remember(arg: &Arg, value: &str, flags: &mut Vec<String>) {
+    if let Some(long) = arg
+        .get_long()
+        .filter(|l| ["context", "kubeconfig"].contains(l) || AZURE_FLAGS.contains(l))
+    {
+        flags.push(format!("--{long}={value}"));
     }
+}
+
+/// The computes (`attach`) or services (`deploy`) the plugin lists, without their `kind/`.
+fn names_of(verb: &str, flags: &[String]) -> Vec<String> {
+    let Some(plugin) = crate::plugin(verb) else {
+        return vec![];
+    };
+    let mut args: Vec<String> = ["list", "-o", "name", "--request-timeout=1s"]
+        .map(String::from)
+        .to_vec();
+    args.extend(flags.iter().cloned());
+    look_up(plugin.as_os_str(), &args)
+        .lines()
+        .filter_map(|l| l.split_once('/').map(|(_, name)| name.to_string()))
+        .collect()
 }
 
 /// A flag's values: its fixed ones, or namespaces and contexts from kubectl.
@@ -126,18 +183,23 @@ fn values_of(arg: &Arg, kube_flags: &[String]) -> Vec<String> {
         ],
         _ => return vec![],
     };
-    kubectl.extend(kube_flags.iter().cloned());
+    kubectl.extend(
+        kube_flags
+            .iter()
+            .filter(|f| f.starts_with("--context=") || f.starts_with("--kubeconfig="))
+            .cloned(),
+    );
     kubectl.push("--request-timeout=1s".into());
-    look_up(&kubectl)
+    look_up("kubectl".as_ref(), &kubectl)
         .lines()
         .map(|l| l.trim_start_matches("namespace/").to_string())
         .filter(|l| !l.is_empty())
         .collect()
 }
 
-/// kubectl's standard output, or nothing if it fails or takes longer than [`LOOK_UP`].
-fn look_up(args: &[String]) -> String {
-    let Ok(mut child) = Process::new("kubectl")
+/// A program's standard output, or nothing if it fails or takes longer than [`LOOK_UP`].
+fn look_up(program: &std::ffi::OsStr, args: &[String]) -> String {
+    let Ok(mut child) = Process::new(program)
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
