@@ -176,6 +176,52 @@ async fn compute_and_service_names_come_from_the_workspace() {
     assert!(!offered.contains(&"k8s-2".to_string()), "{offered:?}");
 }
 
+/// True when `shell` is installed; otherwise says the test of its script is skipped.
+fn have(shell: &str) -> bool {
+    let found = Command::new(shell).arg("-c").arg("true").output().is_ok();
+    if !found {
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!("note: no {shell} here: its completion script is not run (CI installs it)");
+        }
+    }
+    found
+}
+
+/// The fish and zsh scripts loaded by the shells themselves: fish completes real command lines
+/// (`complete -C`); zsh registers the completion function for `kubectl-aml`.
+#[test]
+fn fish_and_zsh_run_their_scripts() {
+    let dir = installed();
+    let umbrella = dir.path().join("kubectl-aml");
+    if have("fish") {
+        let script = format!(
+            "source ({} completion fish | psub); complete -C 'kubectl-aml fe cl'; complete -C 'kubectl-aml attach list -o j'",
+            umbrella.display()
+        );
+        let out = Command::new("fish").args(["-c", &script]).output().unwrap();
+        let found: Vec<String> = text(&out.stdout)
+            .lines()
+            .map(|l| l.split('\t').next().unwrap_or_default().to_string())
+            .collect();
+        assert_eq!(found, ["cleanup", "json", "jsonc"], "{}", text(&out.stderr));
+    }
+    if have("zsh") {
+        let script = format!(
+            "autoload -U compinit; compinit -u -d {}/zcompdump; source <({} completion zsh); print -r -- ${{_comps[kubectl-aml]}}",
+            dir.path().display(),
+            umbrella.display()
+        );
+        let out = Command::new("zsh").args(["-c", &script]).output().unwrap();
+        assert_eq!(
+            text(&out.stdout).trim(),
+            "_kubectl-aml",
+            "{}",
+            text(&out.stderr)
+        );
+    }
+}
+
 #[test]
 fn completion_scripts_for_each_shell_and_a_clear_error_for_another() {
     let dir = installed();
