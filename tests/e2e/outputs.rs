@@ -224,7 +224,31 @@ async fn each_verb_offers_and_takes_only_its_formats() {
         "{help}"
     );
     let help = ctx.run::<Scale>(&["simulate", "--help"]).await.stdout;
-    assert!(help.contains("csv: simulate, replay"), "{help}");
+    assert!(
+        help.contains("(wide: status; csv: simulate, replay)"),
+        "{help}"
+    );
+    // -o wide adds columns where it is offered, and is refused where it would add none.
+    let plan = ["plan", "--rps", "20", "--request-time", "10s", "-o", "wide"];
+    let same = ctx.run::<Scale>(&plan).await;
+    assert_code(&same, 2);
+    assert!(same.stderr.contains("-o wide adds no columns"), "{same}");
+    assert_code(&crate::deploy::create(&ctx, &[]).await, 0);
+    let wide = ctx.run::<Deploy>(&["list", "-o", "wide"]).await;
+    assert_code(&wide, 0);
+    let header: Vec<&str> = wide
+        .stdout
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    assert_eq!(
+        header[header.len() - 2..],
+        ["MODEL", "INSTANCE-TYPE"],
+        "{wide}"
+    );
+    assert!(wide.stdout.contains("sentiment:1"), "{wide}");
     for (verb, args) in [
         ("attach", vec!["list", "-o", "csv"]),
         ("attach", vec!["list", "-o", "jsonpath={.a}"]),

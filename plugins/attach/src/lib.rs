@@ -24,7 +24,10 @@ use cli::AttachCommand;
 pub use cli::Cli;
 
 impl Command for Cli {
-    const FORMATS: Formats = Formats::AZURE;
+    const FORMATS: Formats = Formats {
+        wide: Some("list, show"),
+        ..Formats::AZURE
+    };
 
     fn shared(&self) -> SharedArgs<'_> {
         SharedArgs {

@@ -109,6 +109,10 @@ fn table(items: &[Value], wide: bool) -> Table {
 }
 
 impl Report for Computes {
+    fn wide(&self) -> bool {
+        true
+    }
+
     fn tables(&self, wide: bool) -> Vec<Table> {
         vec![table(&self.0, wide)]
     }
@@ -122,6 +126,10 @@ impl Report for Computes {
 }
 
 impl Report for OneCompute {
+    fn wide(&self) -> bool {
+        true
+    }
+
     fn tables(&self, wide: bool) -> Vec<Table> {
         vec![table(std::slice::from_ref(&self.0), wide)]
     }

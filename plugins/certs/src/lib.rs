@@ -16,11 +16,7 @@ use cli::CertsCommand;
 pub use cli::Cli;
 
 impl Command for Cli {
-    const FORMATS: Formats = Formats {
-        azure: false,
-        wide: false,
-        csv: None,
-    };
+    const FORMATS: Formats = Formats::CLUSTER;
 
     fn shared(&self) -> SharedArgs<'_> {
         SharedArgs {

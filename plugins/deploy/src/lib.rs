@@ -24,7 +24,10 @@ pub use cli::Cli;
 use cli::DeployCommand;
 
 impl Command for Cli {
-    const FORMATS: Formats = Formats::AZURE;
+    const FORMATS: Formats = Formats {
+        wide: Some("show, list"),
+        ..Formats::AZURE
+    };
 
     fn shared(&self) -> SharedArgs<'_> {
         SharedArgs {

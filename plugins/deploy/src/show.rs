@@ -141,6 +141,10 @@ fn rows(service: &Value, wide: bool) -> Vec<Vec<String>> {
 }
 
 impl Report for Services {
+    fn wide(&self) -> bool {
+        true
+    }
+
     fn tables(&self, wide: bool) -> Vec<Table> {
         let mut headers = vec![
             "NAME",

@@ -18,7 +18,10 @@ pub use cli::Cli;
 use cli::FeCommand;
 
 impl Command for Cli {
-    const FORMATS: Formats = Formats::CLUSTER;
+    const FORMATS: Formats = Formats {
+        wide: Some("status, cleanup"),
+        ..Formats::CLUSTER
+    };
 
     fn shared(&self) -> SharedArgs<'_> {
         SharedArgs {

@@ -18,9 +18,9 @@ use cli::ScaleCommand;
 
 impl Command for Cli {
     const FORMATS: Formats = Formats {
-        azure: false,
-        wide: true,
+        wide: Some("status"),
         csv: Some("simulate, replay"),
+        ..Formats::CLUSTER
     };
 
     fn shared(&self) -> SharedArgs<'_> {

@@ -124,31 +124,31 @@ pub struct Formats {
     /// az's family (`--query`, tsv, jsonc, none; arrays) rather than kubectl's (jsonpath,
     /// custom-columns; `List`s).
     pub azure: bool,
-    /// Some command adds columns with `-o wide`.
-    pub wide: bool,
+    /// The commands whose table `-o wide` widens; the others refuse it.
+    pub wide: Option<&'static str>,
     /// Some command prints CSV; the help names which.
     pub csv: Option<&'static str>,
 }
 
 impl Formats {
-    /// A cluster verb with a wide table.
+    /// A cluster verb.
     pub const CLUSTER: Self = Self {
         azure: false,
-        wide: true,
+        wide: None,
         csv: None,
     };
 
-    /// An Azure verb with a wide table.
+    /// An Azure verb.
     pub const AZURE: Self = Self {
         azure: true,
-        wide: true,
+        wide: None,
         csv: None,
     };
 
     /// The format names this verb takes, in help order.
     pub fn names(&self) -> Vec<&'static str> {
         let mut names = vec!["table"];
-        if self.wide {
+        if self.wide.is_some() {
             names.push("wide");
         }
         names.extend(["json", "yaml", "name"]);
@@ -166,7 +166,7 @@ impl Formats {
     /// True when this verb takes `format`.
     pub fn take(&self, format: &OutputFormat) -> bool {
         match format {
-            OutputFormat::Wide => self.wide,
+            OutputFormat::Wide => self.wide.is_some(),
             OutputFormat::Csv => self.csv.is_some(),
             OutputFormat::Jsonc | OutputFormat::Tsv | OutputFormat::None => self.azure,
             OutputFormat::JsonPath(_) | OutputFormat::CustomColumns(_) => !self.azure,
@@ -179,8 +179,12 @@ impl Formats {
     /// The `-o` help line.
     pub fn help(&self) -> String {
         let mut help = format!("Output format: {}", self.names().join(", "));
-        if let Some(commands) = self.csv {
-            help.push_str(&format!(" (csv: {commands})"));
+        let only: Vec<String> = [("wide", self.wide), ("csv", self.csv)]
+            .into_iter()
+            .filter_map(|(format, commands)| Some(format!("{format}: {}", commands?)))
+            .collect();
+        if !only.is_empty() {
+            help.push_str(&format!(" ({})", only.join("; ")));
         }
         help.push_str("; data goes to stdout, messages to stderr");
         help
@@ -268,7 +272,10 @@ mod tests {
     #[test]
     fn families_take_their_own_formats() {
         let azure = Formats::AZURE;
-        let cluster = Formats::CLUSTER;
+        let cluster = Formats {
+            wide: Some("status"),
+            ..Formats::CLUSTER
+        };
         let jsonpath = OutputFormat::parse("jsonpath={.a}").unwrap();
         assert!(cluster.take(&jsonpath) && !azure.take(&jsonpath));
         assert!(azure.take(&OutputFormat::Tsv) && !cluster.take(&OutputFormat::Tsv));

@@ -28,6 +28,12 @@ pub trait Report: Serialize {
     fn csv(&self) -> Option<String> {
         None
     }
+
+    /// True when `tables(true)` adds columns; otherwise `-o wide` is refused rather than
+    /// printing the same table.
+    fn wide(&self) -> bool {
+        false
+    }
 }
 
 /// `1 replica`, `2 replicas`: a count with its noun.
@@ -157,6 +163,10 @@ impl Printer {
                 }
                 Ok(())
             }
+            OutputFormat::Wide if !report.wide() => Err(Error::usage(
+                "-o wide adds no columns to this command's table",
+                "use -o table, or -o json or -o yaml for every field",
+            )),
             _ => {
                 let tables = report.tables(self.format == OutputFormat::Wide);
                 let text: Vec<String> = tables
