@@ -232,7 +232,15 @@ async fn each_verb_offers_and_takes_only_its_formats() {
     let plan = ["plan", "--rps", "20", "--request-time", "10s", "-o", "wide"];
     let same = ctx.run::<Scale>(&plan).await;
     assert_code(&same, 2);
-    assert!(same.stderr.contains("-o wide adds no columns"), "{same}");
+    assert!(
+        same.stderr
+            .contains("plan does not print -o wide; it is for: status"),
+        "{same}"
+    );
+    // Refused before any work: an install asked for -o wide sends nothing.
+    let requests = ctx.kube.requests().len();
+    assert_code(&ctx.run::<Fe>(&["install", "-o", "wide"]).await, 2);
+    assert_eq!(ctx.kube.requests().len(), requests);
     assert_code(&crate::deploy::create(&ctx, &[]).await, 0);
     let wide = ctx.run::<Deploy>(&["list", "-o", "wide"]).await;
     assert_code(&wide, 0);

@@ -25,7 +25,7 @@ use cli::DeployCommand;
 
 impl Command for Cli {
     const FORMATS: Formats = Formats {
-        wide: Some("show, list"),
+        wide: Some("show, list, create, update"),
         ..Formats::AZURE
     };
 

@@ -176,6 +176,23 @@ impl Formats {
         }
     }
 
+    /// Refuses wide and csv for a command (`status`, `plan`…) that does not print them, before it
+    /// does any work.
+    pub fn check(&self, format: &OutputFormat, command: &str) -> Result<(), String> {
+        let only = match format {
+            OutputFormat::Wide => self.wide,
+            OutputFormat::Csv => self.csv,
+            _ => return Ok(()),
+        };
+        let commands = only.unwrap_or_default();
+        if commands.split(", ").any(|c| c == command) {
+            return Ok(());
+        }
+        Err(format!(
+            "{command} does not print -o {format}; it is for: {commands}"
+        ))
+    }
+
     /// The `-o` help line.
     pub fn help(&self) -> String {
         let mut help = format!("Output format: {}", self.names().join(", "));
@@ -281,6 +298,10 @@ mod tests {
         assert!(azure.take(&OutputFormat::Tsv) && !cluster.take(&OutputFormat::Tsv));
         assert!(!azure.take(&OutputFormat::Csv));
         assert!(!cluster.names().contains(&"csv"));
+        assert!(cluster.check(&OutputFormat::Wide, "status").is_ok());
+        let e = cluster.check(&OutputFormat::Wide, "plan").unwrap_err();
+        assert_eq!(e, "plan does not print -o wide; it is for: status");
+        assert!(cluster.check(&OutputFormat::Json, "plan").is_ok());
     }
 
     #[test]

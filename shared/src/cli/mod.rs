@@ -71,7 +71,19 @@ where
     let typed = command
         .get_name()
         .replacen("kubectl-aml-", "kubectl aml ", 1);
-    let matches = command.bin_name(typed).try_get_matches_from(argv)?;
+    let matches = command.bin_name(&typed).try_get_matches_from(argv)?;
+    // Wide and csv are each some commands' only: refused before any work, not after it.
+    if let (Some(format), Some(sub)) = (
+        matches.get_one::<OutputFormat>("output"),
+        matches.subcommand_name(),
+    ) {
+        C::FORMATS.check(format, sub).map_err(|message| {
+            clap::Error::raw(
+                clap::error::ErrorKind::InvalidValue,
+                format!("{typed} {message}\nhint: use -o table, json or yaml\n"),
+            )
+        })?;
+    }
     <C as clap::FromArgMatches>::from_arg_matches(&matches)
 }
 
