@@ -261,6 +261,12 @@ pub struct Query(String);
 impl Query {
     /// Compiles `text`; a syntax error names its character.
     pub fn parse(text: &str) -> Result<Self, String> {
+        // The JMESPath parser recurses once per level: a deep enough query overflows the stack.
+        if let Some(at) = too_deep(text) {
+            return Err(format!(
+                "JMESPath: nested deeper than {MAX_DEPTH} levels at character {at}"
+            ));
+        }
         jmespath::compile(text)
             .map(|_| Self(text.to_string()))
             .map_err(|e| jmespath_error(&e))
@@ -272,6 +278,32 @@ impl Query {
         let answer = expression.search(value).map_err(|e| jmespath_error(&e))?;
         serde_json::to_value(&*answer).map_err(|e| e.to_string())
     }
+}
+
+/// The deepest `(`, `[`, `{` nesting a query may have.
+const MAX_DEPTH: usize = 128;
+
+/// Where (1-based) a query's brackets first nest past [`MAX_DEPTH`], quoted text aside.
+fn too_deep(text: &str) -> Option<usize> {
+    let (mut depth, mut quote, mut escaped) = (0usize, None, false);
+    for (i, c) in text.chars().enumerate() {
+        match (quote, c) {
+            (Some(_), _) if escaped => escaped = false,
+            (Some(_), '\\') => escaped = true,
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"' | '`') => quote = Some(c),
+            (None, '(' | '[' | '{') => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Some(i + 1);
+                }
+            }
+            (None, ')' | ']' | '}') => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
 }
 
 fn jmespath_error(e: &jmespath::JmespathError) -> String {
@@ -318,5 +350,18 @@ mod tests {
             "{e}"
         );
         assert!(OutputFormat::parse("xml").unwrap_err().contains("unknown"));
+        let deep = format!("{}a{}", "(".repeat(5000), ")".repeat(5000));
+        assert!(
+            Query::parse(&deep)
+                .unwrap_err()
+                .contains("at character 129")
+        );
+        assert!(Query::parse("'((((' | [0]").is_ok());
+        let deep = format!("{{.a{}}}", "[?(@.a".repeat(5000));
+        assert!(
+            OutputFormat::parse(&format!("jsonpath={deep}"))
+                .unwrap_err()
+                .contains("nested")
+        );
     }
 }

@@ -8,7 +8,12 @@ use super::jsonpath::{Compare, Filter, Node, Operand, Path, Step, SyntaxError};
 pub(super) struct Parser {
     chars: Vec<char>,
     at: usize,
+    /// Filters open around the current position: each is a level of recursion.
+    filters: usize,
 }
+
+/// The deepest filters may nest (the parser recurses once per level).
+const MAX_FILTERS: usize = 32;
 
 /// Characters that end a bare field name.
 const STOPS: &[char] = &[
@@ -20,6 +25,7 @@ impl Parser {
         Self {
             chars: source.chars().collect(),
             at: 0,
+            filters: 0,
         }
     }
 
@@ -157,10 +163,16 @@ impl Parser {
                 Step::All
             }
             Some('?') => {
+                if self.filters == MAX_FILTERS {
+                    return Err(error(self.at, "filters nested deeper than 32"));
+                }
                 self.at += 1;
                 self.spaces();
                 self.expect('(', "expected `(` after `?`")?;
-                let filter = self.filter()?;
+                self.filters += 1;
+                let filter = self.filter();
+                self.filters -= 1;
+                let filter = filter?;
                 self.spaces();
                 self.expect(')', "expected `)` to close the filter")?;
                 Step::Filter(Box::new(filter))
