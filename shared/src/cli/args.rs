@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
-use crate::cli::format::{FormatParser, Formats, OutputFormat, Query};
+use crate::cli::format::{FormatParser, Formats, OutputFormat};
+use crate::cli::query::Query;
 
 /// kubectl's connection flags, spelled as kubectl spells them.
 #[derive(Debug, Clone, Default, Args)]

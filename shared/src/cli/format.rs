@@ -1,4 +1,4 @@
-//! `-o/--output` and `--query`: the formats, which verbs take which, and their parsing.
+//! `-o/--output`: the formats, which verbs take which, and their parsing.
 //!
 //! Cluster verbs speak kubectl (`jsonpath=`, `custom-columns=`, several objects as a `List`);
 //! Azure verbs speak az (`--query`, `tsv`, `jsonc`, `none`, several objects as an array). Each
@@ -254,66 +254,6 @@ impl TypedValueParser for FormatParser {
     }
 }
 
-/// A `--query` (JMESPath) checked when parsed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Query(String);
-
-impl Query {
-    /// Compiles `text`; a syntax error names its character.
-    pub fn parse(text: &str) -> Result<Self, String> {
-        // The JMESPath parser recurses once per level: a deep enough query overflows the stack.
-        if let Some(at) = too_deep(text) {
-            return Err(format!(
-                "JMESPath: nested deeper than {MAX_DEPTH} levels at character {at}"
-            ));
-        }
-        jmespath::compile(text)
-            .map(|_| Self(text.to_string()))
-            .map_err(|e| jmespath_error(&e))
-    }
-
-    /// The query's answer for `value`.
-    pub fn search(&self, value: &serde_json::Value) -> Result<serde_json::Value, String> {
-        let expression = jmespath::compile(&self.0).map_err(|e| jmespath_error(&e))?;
-        let answer = expression.search(value).map_err(|e| jmespath_error(&e))?;
-        serde_json::to_value(&*answer).map_err(|e| e.to_string())
-    }
-}
-
-/// The deepest `(`, `[`, `{` nesting a query may have.
-const MAX_DEPTH: usize = 128;
-
-/// Where (1-based) a query's brackets first nest past [`MAX_DEPTH`], quoted text aside.
-fn too_deep(text: &str) -> Option<usize> {
-    let (mut depth, mut quote, mut escaped) = (0usize, None, false);
-    for (i, c) in text.chars().enumerate() {
-        match (quote, c) {
-            (Some(_), _) if escaped => escaped = false,
-            (Some(_), '\\') => escaped = true,
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, '\'' | '"' | '`') => quote = Some(c),
-            (None, '(' | '[' | '{') => {
-                depth += 1;
-                if depth > MAX_DEPTH {
-                    return Some(i + 1);
-                }
-            }
-            (None, ')' | ']' | '}') => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    None
-}
-
-fn jmespath_error(e: &jmespath::JmespathError) -> String {
-    let reason = match &e.reason {
-        jmespath::ErrorReason::Parse(text) => text.clone(),
-        jmespath::ErrorReason::Runtime(error) => error.to_string(),
-    };
-    format!("JMESPath: {reason} at character {}", e.offset + 1)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -344,19 +284,7 @@ mod tests {
         assert!(e.ends_with("at character 33"), "{e}");
         let e = OutputFormat::parse("custom-columns=NAME").unwrap_err();
         assert!(e.contains("HEADER:PATH"), "{e}");
-        let e = Query::parse("[?name == ").unwrap_err();
-        assert!(
-            e.starts_with("JMESPath: ") && e.contains("at character"),
-            "{e}"
-        );
         assert!(OutputFormat::parse("xml").unwrap_err().contains("unknown"));
-        let deep = format!("{}a{}", "(".repeat(5000), ")".repeat(5000));
-        assert!(
-            Query::parse(&deep)
-                .unwrap_err()
-                .contains("at character 129")
-        );
-        assert!(Query::parse("'((((' | [0]").is_ok());
         let deep = format!("{{.a{}}}", "[?(@.a".repeat(5000));
         assert!(
             OutputFormat::parse(&format!("jsonpath={deep}"))

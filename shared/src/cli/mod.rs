@@ -10,6 +10,7 @@ pub mod format;
 pub mod jsonpath;
 mod jsonpath_parse;
 pub mod output;
+pub mod query;
 mod render;
 mod table;
 
@@ -20,8 +21,9 @@ pub use args::{
     AzureArgs, CredentialArg, DryRun, KubeArgs, OutputArgs, parse_duration, positive_duration,
 };
 pub use exit::{EXIT_CODES_HELP, ExitCode};
-pub use format::{Formats, OutputFormat, Query};
+pub use format::{Formats, OutputFormat};
 pub use output::{Printer, Report, plural};
+pub use query::Query;
 pub use render::render;
 pub use table::{Table, human_age};
 

@@ -13,7 +13,8 @@ use std::sync::{Arc, Mutex};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::format::{Formats, OutputFormat, Query};
+use super::format::{Formats, OutputFormat};
+use super::query::Query;
 use super::{OutputArgs, Table, render};
 use crate::Error;
 
