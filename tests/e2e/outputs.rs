@@ -237,7 +237,13 @@ async fn each_verb_offers_and_takes_only_its_formats() {
             .contains("plan does not print -o wide; it is for: status"),
         "{same}"
     );
-    // Refused before any work: an install asked for -o wide sends nothing.
+    // Refused before any work: an install (or a re-attach, whose steps print reports of their
+    // own) asked for -o wide sends nothing.
+    let reattach = ctx
+        .run::<Attach>(&["reattach", "k8s", "--yes", "-o", "wide"])
+        .await;
+    assert_code(&reattach, 2);
+    assert!(ctx.arm().writes().is_empty(), "{reattach}");
     let requests = ctx.kube.requests().len();
     assert_code(&ctx.run::<Fe>(&["install", "-o", "wide"]).await, 2);
     assert_eq!(ctx.kube.requests().len(), requests);

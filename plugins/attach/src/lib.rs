@@ -25,7 +25,7 @@ pub use cli::Cli;
 
 impl Command for Cli {
     const FORMATS: Formats = Formats {
-        wide: Some("list, show, aks, k8s, create, reattach"),
+        wide: Some("list, show, aks, k8s, create"),
         ..Formats::AZURE
     };
 
