@@ -23,6 +23,8 @@ pub const AZURE_CONFIG_DIR: &str = "AZURE_CONFIG_DIR";
 pub const AZURE_DEFAULTS_GROUP: &str = "AZURE_DEFAULTS_GROUP";
 /// `AZURE_DEFAULTS_WORKSPACE`: az ml's default workspace (overrides `[defaults] workspace`).
 pub const AZURE_DEFAULTS_WORKSPACE: &str = "AZURE_DEFAULTS_WORKSPACE";
+/// `AZURE_CORE_OUTPUT`: az's default output format (overrides `[core] output`).
+pub const AZURE_CORE_OUTPUT: &str = "AZURE_CORE_OUTPUT";
 /// `AZURE_CLIENT_ID`: a service principal's or workload identity's client id.
 pub const AZURE_CLIENT_ID: &str = "AZURE_CLIENT_ID";
 /// `AZURE_TENANT_ID`: its tenant.
@@ -71,6 +73,8 @@ pub struct Env {
     pub azure_defaults_group: Option<String>,
     /// Value of `AZURE_DEFAULTS_WORKSPACE`.
     pub azure_defaults_workspace: Option<String>,
+    /// Value of `AZURE_CORE_OUTPUT`.
+    pub azure_core_output: Option<String>,
     /// Value of `AZURE_CLIENT_ID`.
     pub azure_client_id: Option<String>,
     /// Value of `AZURE_TENANT_ID`.
@@ -111,6 +115,7 @@ impl Env {
             azure_config_dir: var(AZURE_CONFIG_DIR).map(PathBuf::from),
             azure_defaults_group: text(AZURE_DEFAULTS_GROUP),
             azure_defaults_workspace: text(AZURE_DEFAULTS_WORKSPACE),
+            azure_core_output: text(AZURE_CORE_OUTPUT),
             azure_client_id: text(AZURE_CLIENT_ID),
             azure_tenant_id: text(AZURE_TENANT_ID),
             azure_client_secret: text(AZURE_CLIENT_SECRET).map(SecretString),

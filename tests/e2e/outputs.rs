@@ -205,6 +205,40 @@ async fn azure_verbs_take_query_tsv_jsonc_and_none() {
     assert_eq!(json_keys, yaml_keys);
 }
 
+/// Without -o, an Azure verb prints in az's configured format (`[core] output`, overridden by
+/// `AZURE_CORE_OUTPUT`); -o still wins, and a cluster verb keeps its table.
+#[tokio::test]
+async fn azure_verbs_follow_az_s_configured_output() {
+    let ctx = crate::deploy::ctx();
+    let Some((_, azure)) = &ctx.arm else {
+        unreachable!("the deploy context has a fake ARM")
+    };
+    let config = azure.config_dir.join("config");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str("\n[core]\noutput = tsv\n");
+    std::fs::write(&config, text).unwrap();
+    let tsv = ctx.run::<Attach>(&["list", "--query", "[].name"]).await;
+    assert_code(&tsv, 0);
+    assert_eq!(tsv.stdout, "k8s\n");
+    let json = ctx
+        .run::<Attach>(&["list", "--query", "[].name", "-o", "json"])
+        .await;
+    assert_eq!(
+        serde_json::from_str::<Value>(&json.stdout).unwrap(),
+        serde_json::json!(["k8s"])
+    );
+    let plan = ctx
+        .run::<Scale>(&["plan", "--rps", "20", "--request-time", "10s"])
+        .await;
+    assert!(plan.stdout.starts_with("RPS "), "{plan}");
+    let process = crate::common::plugin_command(ATTACH, &ctx, &["list", "--query", "[].name"])
+        .env("AZURE_CORE_OUTPUT", "json")
+        .output()
+        .unwrap();
+    let printed: Value = serde_json::from_slice(&process.stdout).expect("AZURE_CORE_OUTPUT=json");
+    assert_eq!(printed, serde_json::json!(["k8s"]));
+}
+
 #[tokio::test]
 async fn each_verb_offers_and_takes_only_its_formats() {
     let ctx = crate::deploy::ctx();

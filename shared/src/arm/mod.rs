@@ -22,7 +22,7 @@ pub use id::{IdError, ResourceId};
 pub use iso::parse_iso_ms;
 pub use poller::{Pending, pending, provisioning, wait, wait_gone, wait_provisioned};
 pub use request::{ArmRequest, ArmResponse};
-pub use settings::{AzureFlags, AzureSettings, Cloud, config_dir, resolve};
+pub use settings::{AzureFlags, AzureSettings, Cloud, config_dir, core_output, resolve};
 pub use submit::{Sent, WriteMode, print_request, submit};
 pub use workspace::Workspace;
 

@@ -144,6 +144,15 @@ fn get(file: &Option<ini::Ini>, section: &str, key: &str) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
+/// az's default output format: `AZURE_CORE_OUTPUT`, else `[core] output` in az's `config` (an
+/// unreadable file is left to the command's own reading of it to report).
+pub fn core_output(env: &Env) -> Option<String> {
+    env.azure_core_output.clone().or_else(|| {
+        let config = ini(&config_dir(env)?.join("config")).ok()?;
+        get(&config, "core", "output")
+    })
+}
+
 /// Resolves flags against az's configuration and the environment.
 pub fn resolve(flags: &AzureFlags, env: &Env) -> Result<AzureSettings, Error> {
     let dir = config_dir(env);

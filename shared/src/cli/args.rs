@@ -82,16 +82,16 @@ pub enum CredentialArg {
 #[command(next_help_heading = "Output options")]
 pub struct OutputArgs {
     /// Output format: data goes to stdout, messages to stderr
-    // Each plugin narrows the parser and the help to its own formats (`cli::command`).
+    // Each plugin narrows the parser and the help to its own formats (`cli::command`). No clap
+    // default: on Azure verbs an unset -o is az's configured one (`Printer::set_output`).
     #[arg(
         short = 'o',
         long,
         value_name = "FORMAT",
-        default_value = "table",
         value_parser = FormatParser(Formats::AZURE),
         global = true
     )]
-    pub output: OutputFormat,
+    pub output: Option<OutputFormat>,
 
     /// JMESPath query applied to the output before it is printed, as az's --query
     #[arg(long, value_name = "JMESPATH", value_parser = Query::parse, global = true)]

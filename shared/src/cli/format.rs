@@ -203,7 +203,13 @@ impl Formats {
         if !only.is_empty() {
             help.push_str(&format!(" ({})", only.join("; ")));
         }
-        help.push_str("; data goes to stdout, messages to stderr");
+        help.push_str("; data goes to stdout, messages to stderr [default: table");
+        if self.azure {
+            help.push_str(
+                ", or az's configured one: AZURE_CORE_OUTPUT, `az config set core.output=…`",
+            );
+        }
+        help.push(']');
         help
     }
 }

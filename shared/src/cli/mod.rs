@@ -126,7 +126,7 @@ pub fn main<C: Command>() -> std::process::ExitCode {
     let output = cli.shared().output.clone();
     let no_color = output.no_color || env.no_color;
     init_tracing(output.verbose, env.rust_log.as_deref(), no_color);
-    let mut printer = Printer::stdio(output.output.clone(), no_color);
+    let mut printer = Printer::stdio(output.output.clone().unwrap_or_default(), no_color);
     let mut builder = match cli.worker_threads() {
         Some(threads) if threads > 1 => {
             let mut builder = tokio::runtime::Builder::new_multi_thread();
@@ -170,7 +170,7 @@ where
 
 /// Runs a parsed command and reports its error, if any.
 pub async fn execute<C: Command>(cli: C, env: &Env, printer: &mut Printer) -> ExitCode {
-    printer.set_output(cli.shared().output, C::FORMATS);
+    printer.set_output(cli.shared().output, C::FORMATS, env);
     if printer.format == OutputFormat::Name && cli.shared().output.query.is_some() {
         return report(
             &crate::Error::usage(

@@ -130,9 +130,22 @@ impl Printer {
         (printer, out, err)
     }
 
-    /// Takes the output flags of a verb with these formats.
-    pub fn set_output(&mut self, output: &OutputArgs, formats: Formats) {
-        self.format = output.output.clone();
+    /// Takes the output flags of a verb with these formats. Without `-o`, an Azure verb prints
+    /// in az's configured format (`AZURE_CORE_OUTPUT`, `[core] output`: json, jsonc, yaml,
+    /// yamlc as yaml, table, tsv or none — each one every Azure command prints), else a table,
+    /// as a cluster verb does.
+    pub fn set_output(&mut self, output: &OutputArgs, formats: Formats, env: &crate::Env) {
+        let configured = || {
+            let text = crate::arm::core_output(env)?;
+            let format = OutputFormat::parse(if text == "yamlc" { "yaml" } else { &text }).ok()?;
+            let every_command = !matches!(format, OutputFormat::Wide | OutputFormat::Csv);
+            (formats.take(&format) && every_command).then_some(format)
+        };
+        self.format = match &output.output {
+            Some(format) => format.clone(),
+            None if formats.azure => configured().unwrap_or_default(),
+            None => OutputFormat::Table,
+        };
         self.query = output.query.clone();
         self.arrays = formats.azure;
     }
