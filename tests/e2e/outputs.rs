@@ -155,6 +155,12 @@ async fn azure_verbs_take_query_tsv_jsonc_and_none() {
         .await;
     assert_code(&tsv, 0);
     assert_eq!(tsv.stdout, "k8s\nk8s-2\n");
+    // A query that finds nothing prints nothing, as az does.
+    let nothing = ctx
+        .run::<Attach>(&["list", "--query", "[0].missing", "-o", "json"])
+        .await;
+    assert_code(&nothing, 0);
+    assert_eq!(nothing.stdout, "");
     let table = ctx
         .run::<Attach>(&[
             "list",

@@ -237,6 +237,10 @@ impl Printer {
             })?,
             None => document,
         };
+        // az prints nothing for a null answer (a --query that found nothing), in every format.
+        if document.is_null() {
+            return Ok(());
+        }
         let color = self.jsonc_color;
         let text = render::render(&document, &self.format, color)
             .map_err(|e| Error::usage(e, "use -o json or -o yaml"))?;

@@ -132,8 +132,13 @@ fn custom_columns(document: &Value, columns: &[(String, Template)]) -> String {
 fn value_table(document: &Value) -> String {
     let rows: Vec<&Value> = match document {
         Value::Array(items) => items.iter().collect(),
+        Value::Null => Vec::new(),
         other => vec![other],
     };
+    // Nothing found prints nothing, as az's table does.
+    if rows.is_empty() {
+        return String::new();
+    }
     let headers: Vec<String> = match rows.first() {
         Some(Value::Object(map)) => map
             .iter()
@@ -176,6 +181,23 @@ mod tests {
         let text = custom_columns(&list, &columns);
         let lines: Vec<&str> = text.lines().map(str::trim_end).collect();
         assert_eq!(lines, ["NAME   N", "a      1,2", "b      <none>"]);
+    }
+
+    #[test]
+    fn az_tables_of_answers() {
+        let objects = json!([{"name": "a", "tags": {}, "n": 1}]);
+        assert_eq!(
+            value_table(&objects)
+                .lines()
+                .next()
+                .unwrap()
+                .split_whitespace()
+                .collect::<Vec<_>>(),
+            ["n", "name"]
+        );
+        assert_eq!(value_table(&json!(["x"])), "Result\nx\n");
+        assert_eq!(value_table(&json!([])), "");
+        assert_eq!(value_table(&Value::Null), "");
     }
 
     #[test]
