@@ -109,10 +109,6 @@ fn table(items: &[Value], wide: bool) -> Table {
 }
 
 impl Report for Computes {
-    fn wide(&self) -> bool {
-        true
-    }
-
     fn tables(&self, wide: bool) -> Vec<Table> {
         vec![table(&self.0, wide)]
     }
@@ -126,10 +122,6 @@ impl Report for Computes {
 }
 
 impl Report for OneCompute {
-    fn wide(&self) -> bool {
-        true
-    }
-
     fn tables(&self, wide: bool) -> Vec<Table> {
         vec![table(std::slice::from_ref(&self.0), wide)]
     }
@@ -166,11 +158,7 @@ pub(crate) async fn list(azure: &Azure, secrets: bool, out: &mut Printer) -> any
         .filter(is_cluster_compute)
         .map(|c| shown(c, secrets))
         .collect();
-    let tables = matches!(
-        out.format,
-        aml_core::cli::OutputFormat::Table | aml_core::cli::OutputFormat::Wide
-    );
-    if items.is_empty() && tables && !out.documents() {
+    if items.is_empty() && out.tables() {
         out.info(&format!(
             "no AKS or Kubernetes computes in workspace `{}`",
             ws.id.name()

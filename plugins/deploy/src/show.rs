@@ -3,7 +3,7 @@
 //! deployments as ARM returns them.
 
 use aml_core::arm::{Azure, ML_API};
-use aml_core::cli::{OutputFormat, Printer, Report, Table, human_age};
+use aml_core::cli::{Printer, Report, Table, human_age};
 use futures::{StreamExt, TryStreamExt};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -141,10 +141,6 @@ fn rows(service: &Value, wide: bool) -> Vec<Vec<String>> {
 }
 
 impl Report for Services {
-    fn wide(&self) -> bool {
-        true
-    }
-
     fn tables(&self, wide: bool) -> Vec<Table> {
         let mut headers = vec![
             "NAME",
@@ -223,8 +219,7 @@ pub(crate) async fn list(azure: &Azure, out: &mut Printer) -> anyhow::Result<()>
         .into_iter()
         .flatten()
         .collect();
-    let tables = matches!(out.format, OutputFormat::Table | OutputFormat::Wide);
-    if services.is_empty() && tables && !out.documents() {
+    if services.is_empty() && out.tables() {
         out.info(&format!(
             "no services on Kubernetes computes in workspace `{}`",
             ws.id.name()

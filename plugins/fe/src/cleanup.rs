@@ -364,10 +364,6 @@ async fn delete_one(
 }
 
 impl Report for CleanupReport {
-    fn wide(&self) -> bool {
-        true
-    }
-
     fn tables(&self, wide: bool) -> Vec<Table> {
         let mut headers = vec!["KIND", "NAME"];
         if wide {

@@ -288,10 +288,6 @@ fn info(row: &ObjectStatus) -> String {
 }
 
 impl Report for StatusReport {
-    fn wide(&self) -> bool {
-        true
-    }
-
     fn tables(&self, wide: bool) -> Vec<Table> {
         let mut headers = vec!["KIND", "NAME"];
         if wide {

@@ -39,10 +39,6 @@ fn percent(value: Option<f64>) -> String {
 }
 
 impl Report for StatusReport {
-    fn wide(&self) -> bool {
-        true
-    }
-
     fn tables(&self, wide: bool) -> Vec<Table> {
         let mut headers = vec![
             "NAMESPACE",

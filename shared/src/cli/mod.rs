@@ -74,17 +74,25 @@ where
         .get_name()
         .replacen("kubectl-aml-", "kubectl aml ", 1);
     let matches = command.bin_name(&typed).try_get_matches_from(argv)?;
-    // Wide and csv are each some commands' only: refused before any work, not after it.
-    if let (Some(format), Some(sub)) = (
-        matches.get_one::<OutputFormat>("output"),
-        matches.subcommand_name(),
-    ) {
-        C::FORMATS.check(format, sub).map_err(|message| {
-            clap::Error::raw(
-                clap::error::ErrorKind::InvalidValue,
-                format!("{typed} {message}\nhint: use -o table, json or yaml\n"),
-            )
-        })?;
+    // Wide and csv are each some commands' only, and --query has no `-o name` form: refused
+    // before any work, not after it.
+    let format = matches.get_one::<OutputFormat>("output");
+    let refused = match (format, matches.subcommand_name()) {
+        (Some(OutputFormat::Name), _) if matches.contains_id("query") => Some(
+            "--query does not work with -o name\nhint: use -o tsv, json, yaml or table with --query"
+                .to_string(),
+        ),
+        (Some(format), Some(sub)) => C::FORMATS
+            .check(format, sub)
+            .err()
+            .map(|message| format!("{typed} {message}\nhint: use -o table, json or yaml")),
+        _ => None,
+    };
+    if let Some(message) = refused {
+        return Err(clap::Error::raw(
+            clap::error::ErrorKind::InvalidValue,
+            format!("{message}\n"),
+        ));
     }
     <C as clap::FromArgMatches>::from_arg_matches(&matches)
 }
@@ -171,16 +179,6 @@ where
 /// Runs a parsed command and reports its error, if any.
 pub async fn execute<C: Command>(cli: C, env: &Env, printer: &mut Printer) -> ExitCode {
     printer.set_output(cli.shared().output, C::FORMATS, env);
-    if printer.format == OutputFormat::Name && cli.shared().output.query.is_some() {
-        return report(
-            &crate::Error::usage(
-                "--query does not work with -o name",
-                "use -o tsv, json, yaml or table with --query",
-            )
-            .into(),
-            printer,
-        );
-    }
     let shared = cli.shared();
     let ctx = Context::new(shared.kube, shared.azure, env);
     let deadline = ctx.deadline();

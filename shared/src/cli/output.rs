@@ -29,12 +29,6 @@ pub trait Report: Serialize {
     fn csv(&self) -> Option<String> {
         None
     }
-
-    /// True when `tables(true)` adds columns; otherwise `-o wide` is refused rather than
-    /// printing the same table.
-    fn wide(&self) -> bool {
-        false
-    }
 }
 
 /// `1 replica`, `2 replicas`: a count with its noun.
@@ -158,6 +152,11 @@ impl Printer {
                 && matches!(self.format, OutputFormat::Table | OutputFormat::Wide))
     }
 
+    /// True when what is printed is a table (`-o table|wide` without `--query`).
+    pub fn tables(&self) -> bool {
+        matches!(self.format, OutputFormat::Table | OutputFormat::Wide) && self.query.is_none()
+    }
+
     /// Prints a report in the chosen format; a format the report has no form for is a usage error.
     pub fn report<R: Report>(&mut self, report: &R) -> Result<(), Error> {
         if self.documents() {
@@ -177,10 +176,6 @@ impl Printer {
                 }
                 Ok(())
             }
-            OutputFormat::Wide if !report.wide() => Err(Error::usage(
-                "-o wide adds no columns to this command's table",
-                "use -o table, or -o json or -o yaml for every field",
-            )),
             _ => {
                 let tables = report.tables(self.format == OutputFormat::Wide);
                 let text: Vec<String> = tables
